@@ -6,8 +6,9 @@ class JpegAiError(Exception):
     """Base error: says what went wrong and where (byte/bit offset, field path)."""
 
     def __init__(self, message: str, *, byte_offset: int | None = None,
-                 bit_offset: int | None = None, path: str | None = None):
+                 bit_offset: int | None = None, path: str | None = None, rule: str | None = None):
         self.message = message
+        self.rule = rule  # validation rule id the failure breaks, when one applies (e.g. SEG-003)
         self.byte_offset = byte_offset
         self.bit_offset = bit_offset
         self.path = path
@@ -21,6 +22,8 @@ class JpegAiError(Exception):
             where.append(f"bit {self.bit_offset}")
         if self.path:
             where.append(self.path)
+        if self.rule:
+            where.append(self.rule)
         return f"{self.message} ({', '.join(where)})" if where else self.message
 
 
