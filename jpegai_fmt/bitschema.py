@@ -14,7 +14,7 @@ from construct import (BitsInteger, Construct, ConstructError, IfThenElse, Pass,
                        Subconstruct, bits2bytes, bytes2bits, evaluate, stream_read, stream_write)
 
 from .bits import bounded_width
-from .errors import BuildError, ParseError, TruncatedError
+from .errors import BuildError, JpegAiError, ParseError, TruncatedError
 from .tree import Finding, Node
 
 
@@ -138,7 +138,7 @@ def group(name: str, subcon):
     return name / Traced(name, subcon, kind="group")
 
 
-def parse_header(schema, payload: bytes, *, name: str, base_bit: int = 0, range_rule: str,
+def parse_header(schema, payload: bytes, *, name: str, base_bit: int = 0, range_rule: str = "",
                  **params) -> tuple[dict, Node]:
     """Parse a header payload with `schema`; returns (values, tree).
 
@@ -160,6 +160,9 @@ def parse_header(schema, payload: bytes, *, name: str, base_bit: int = 0, range_
     except ConstructError as err:
         raise ParseError(f"{name}: {err}", byte_offset=tracer.bit_offset >> 3,
                          bit_offset=tracer.bit_offset, path=tracer.path) from None
+    except JpegAiError as err:  # raised by a size or count rule inside the schema
+        raise type(err)(err.message, byte_offset=tracer.bit_offset >> 3, bit_offset=tracer.bit_offset,
+                        path=tracer.path, rule=err.rule) from None
     used = stream.tell()
     if len(payload) != (used + 7) // 8:
         root.findings.append(Finding("SEG-004", "E", f"{name} payload has {len(payload)} bytes, its fields "

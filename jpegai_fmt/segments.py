@@ -50,23 +50,36 @@ def _reraise(err: JpegAiError, rule: str, base_byte: int) -> JpegAiError:
                path=err.path, rule=rule)
 
 
-def split_segments(data: bytes, *, base_byte: int = 0) -> list[Segment]:
+def split_segments(data: bytes, *, base_byte: int = 0, tolerant: bool = False) -> list[Segment]:
     """All segments from SOC up to and including the first EOC.
 
     `base_byte` is where `data` starts in the enclosing file; it only shifts the
-    offsets reported in errors and findings, not the Segment offsets.
+    offsets reported in errors and findings, not the Segment offsets. With `tolerant`,
+    a framing error after SOC ends the list and becomes a finding on its last segment
+    instead of being raised.
     """
     data = bytes(data)
     if len(data) < 2 or data[:2] != MAGIC[:2]:
         raise ParseError("codestream does not start with SOC (FF 80)", byte_offset=base_byte,
                          path="SOC", rule="STR-001")
     segments = [Segment(Marker.SOC, 0)]
+    try:
+        _split_after_soc(data, base_byte, segments)
+    except JpegAiError as err:
+        if not tolerant:
+            raise
+        segments[-1].findings.append(Finding(err.rule or "", "E", err.message, err.path or "",
+                                             err.byte_offset, err.bit_offset))
+    return segments
+
+
+def _split_after_soc(data: bytes, base_byte: int, segments: list[Segment]) -> None:
     pos = 2
     while True:
         if pos >= len(data):
             segments[-1].findings.append(Finding(
                 "STR-002", "E", "codestream ends without EOC", "EOC", base_byte + pos))
-            return segments
+            return
         if pos + 2 > len(data):
             raise TruncatedError("codestream ends inside a marker", byte_offset=base_byte + pos,
                                  path="marker", rule="STR-007")
@@ -87,7 +100,7 @@ def split_segments(data: bytes, *, base_byte: int = 0) -> list[Segment]:
                 if pos < len(data):
                     seg.findings.append(Finding(
                         "STR-002", "E", f"{len(data) - pos} bytes follow EOC", name, base_byte + pos))
-                return segments
+                return
             continue
         reader = BitReader(data, (pos + 2) * 8, base_bit=0, path=name)
         try:
