@@ -1,0 +1,508 @@
+/* me-tANS core loops (entropy.md §7): 8-bit masses, states 256..511, groups of 4, escapes, LSB-first ranges
+ * read back to front. Plain C so that one symbol costs a table lookup and one unaligned load; the Python
+ * layer (codec/entropy/coder.py) builds the tables, checks dtypes and turns ValueError into project errors.
+ *
+ * Bit order of one group (decoder view, reading downwards from the end-of-range marker): the ANS
+ * renormalisation bits of its positions in order, then the escape fields of its escaped positions in order.
+ * The encoder writes the exact reverse, groups from last to first, passes from last to first, then the
+ * final state(s) and the marker bit, and pads with zero bits to a whole 64-bit word.
+ */
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define KIND_RES 0 /* residual / SOQ: escape = flag bit, then 3 or 16 bits, sign in the LSB */
+#define KIND_Z 1   /* z: escape = 6 raw bits holding the symbol */
+#define SKIP 0xFFFFu
+#define ENT_ESC (1u << 13)
+#define MAX_THREADS 64
+#define MAX_PASSES 8
+#define ERRLEN 200
+
+/* Decode entry: bits 0-8 next-state base, 9-12 bits to read, 13 escape, 16-31 value (int16); for an
+ * escape entry of a residual row the value field holds the row's bound. */
+
+typedef struct {
+    Py_ssize_t nt;            /* number of tables */
+    const uint32_t *dtab;     /* nt x 256 decode entries */
+    const int32_t *delta;     /* nt x 256 per-symbol: (k0 << 9) - (f << k0); -1 = zero mass */
+    const int32_t *off;       /* nt x 256 per-symbol: cumulative start - mass */
+    const uint16_t *slot;     /* nt x 256: 256 + slots of each symbol, symbol-major */
+    const uint16_t *bound;    /* nt: residual bound (KIND_RES) */
+} Tables;
+
+typedef struct {
+    Py_ssize_t n;             /* positions in the pass */
+    Py_ssize_t count;         /* decode only positions < count */
+    const uint16_t *tidx;     /* table per position, SKIP = not coded */
+    int32_t *vals;            /* values (encoder input, decoder output) */
+} Pass;
+
+/* ---------------------------------------------------------------- writer */
+
+typedef struct {
+    uint8_t *buf;
+    size_t nbytes;
+    uint64_t acc;
+    int n;
+} Writer;
+
+static inline void emit64(Writer *w, uint64_t v)
+{
+    uint8_t *p = w->buf + w->nbytes;
+    for (int i = 0; i < 8; i++)
+        p[i] = (uint8_t)(v >> (8 * i));
+    w->nbytes += 8;
+}
+
+/* append the k (<= 32) low bits of v at the next bit positions, LSB first */
+static inline void put(Writer *w, uint64_t v, int k)
+{
+    w->acc |= v << w->n;
+    w->n += k;
+    if (w->n >= 64) {
+        emit64(w, w->acc);
+        w->n -= 64;
+        w->acc = v >> (k - w->n);
+    }
+}
+
+static inline Py_ssize_t thread_count(Py_ssize_t limit, int n, int t)
+{
+    return limit > t ? (limit - t + n - 1) / n : 0;
+}
+
+static int enc_thread(int kind, int n, int t, const Tables *T, const Pass *passes, int npass, Writer *w,
+                      char *err)
+{
+    uint32_t st[2] = {256, 256};
+    for (int pi = npass - 1; pi >= 0; pi--) {
+        const Pass *P = &passes[pi];
+        Py_ssize_t cnt = thread_count(P->n, n, t);
+        for (Py_ssize_t g = (cnt + 3) / 4 - 1; g >= 0; g--) {
+            int mend = cnt - 4 * g < 4 ? (int)(cnt - 4 * g) : 4;
+            int sym[4], esc_bits[4];
+            uint32_t esc_val[4];
+            Py_ssize_t tab[4], pos[4];
+            for (int m = 0; m < mend; m++) {
+                Py_ssize_t p = t + (Py_ssize_t)n * (4 * g + m);
+                uint32_t ti = P->tidx[p];
+                pos[m] = p;
+                tab[m] = -1;
+                esc_bits[m] = 0;
+                if (ti == SKIP)
+                    continue;
+                if (ti >= T->nt) {
+                    snprintf(err, ERRLEN, "table index %u out of range at position %zd", ti, p);
+                    return -1;
+                }
+                tab[m] = ti;
+                int32_t v = P->vals[p];
+                if (kind == KIND_RES) {
+                    int32_t b = T->bound[ti];
+                    int64_t a = v < 0 ? -(int64_t)v : v;
+                    if (a < b) {
+                        sym[m] = a == 0 ? 0 : (v < 0 ? (int)(2 * a - 1) : (int)(2 * a));
+                    } else {
+                        int64_t e = a - b;
+                        if (e >= 32768) {
+                            snprintf(err, ERRLEN, "residual %d at position %zd exceeds bound %d + 32767", v, p, b);
+                            return -1;
+                        }
+                        uint32_t code = (uint32_t)(e << 1) | (v < 0);
+                        sym[m] = 2 * b - 1;
+                        if (e < 4) { /* flag 1 above 3 value bits */
+                            esc_val[m] = code | 8u;
+                            esc_bits[m] = 4;
+                        } else { /* flag 0 above 16 value bits */
+                            esc_val[m] = code;
+                            esc_bits[m] = 17;
+                        }
+                    }
+                } else {
+                    if (v < 0 || v > 62) {
+                        snprintf(err, ERRLEN, "z symbol %d at position %zd outside 0..62", v, p);
+                        return -1;
+                    }
+                    if (T->delta[ti * 256 + v] < 0) {
+                        sym[m] = 63;
+                        esc_val[m] = (uint32_t)v;
+                        esc_bits[m] = 6;
+                    } else {
+                        sym[m] = v;
+                    }
+                }
+            }
+            for (int m = mend - 1; m >= 0; m--)
+                if (esc_bits[m])
+                    put(w, esc_val[m], esc_bits[m]);
+            for (int m = mend - 1; m >= 0; m--) {
+                if (tab[m] < 0)
+                    continue;
+                int sv = n == 1 ? (int)(pos[m] & 1) : 0;
+                uint32_t x = st[sv];
+                Py_ssize_t si = tab[m] * 256 + sym[m];
+                int k = (int)((x + (uint32_t)T->delta[si]) >> 9);
+                put(w, x & ((1u << k) - 1), k);
+                st[sv] = T->slot[tab[m] * 256 + T->off[si] + (x >> k)];
+            }
+        }
+    }
+    if (n == 1) {
+        put(w, st[1] - 256, 8);
+        put(w, st[0] - 256, 8);
+    } else {
+        put(w, st[0] - 256, 8);
+    }
+    put(w, 1, 1);
+    if (w->n)
+        emit64(w, w->acc);
+    return 0;
+}
+
+/* ---------------------------------------------------------------- reader */
+
+typedef struct {
+    const uint8_t *buf;       /* the range, followed by at least 8 zero bytes */
+    int64_t q;                /* bits below q are unread */
+} Reader;
+
+static inline int get(Reader *r, int k, uint32_t *out)
+{
+    int64_t lo = r->q - k;
+    if (lo < 0)
+        return -1;
+    uint64_t word;
+    memcpy(&word, r->buf + (lo >> 3), 8);
+#if __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+    word = __builtin_bswap64(word);
+#endif
+    *out = (uint32_t)(word >> (lo & 7)) & ((1u << k) - 1);
+    r->q = lo;
+    return 0;
+}
+
+static int dec_thread(int kind, int n, int t, const Tables *T, const Pass *passes, int npass, Reader *r,
+                      int64_t *cut, uint32_t *final, char *err)
+{
+    uint32_t st[2] = {256, 256}, v;
+    if (get(r, 8, &v))
+        goto trunc_state;
+    st[0] = 256 + v;
+    if (n == 1) {
+        if (get(r, 8, &v))
+            goto trunc_state;
+        st[1] = 256 + v;
+    }
+    for (int pi = 0; pi < npass; pi++) {
+        const Pass *P = &passes[pi];
+        Py_ssize_t limit = P->count < P->n ? P->count : P->n;
+        Py_ssize_t cnt = thread_count(limit, n, t);
+        for (Py_ssize_t g = 0; 4 * g < cnt; g++) {
+            int mend = cnt - 4 * g < 4 ? (int)(cnt - 4 * g) : 4;
+            uint32_t ent[4];
+            Py_ssize_t pos[4];
+            for (int m = 0; m < mend; m++) {
+                Py_ssize_t p = t + (Py_ssize_t)n * (4 * g + m);
+                uint32_t ti = P->tidx[p];
+                pos[m] = p;
+                ent[m] = 0;
+                if (ti == SKIP) {
+                    P->vals[p] = 0;
+                    continue;
+                }
+                if (ti >= T->nt) {
+                    snprintf(err, ERRLEN, "table index %u out of range at position %zd", ti, p);
+                    return -1;
+                }
+                int sv = n == 1 ? (int)(p & 1) : 0;
+                uint32_t e = T->dtab[ti * 256 + st[sv] - 256];
+                if (get(r, (e >> 9) & 15, &v))
+                    goto trunc;
+                st[sv] = (e & 511) | v;
+                ent[m] = e;
+                P->vals[p] = (int16_t)(e >> 16);
+            }
+            for (int m = 0; m < mend; m++) {
+                if (!(ent[m] & ENT_ESC))
+                    continue;
+                Py_ssize_t p = pos[m];
+                if (kind == KIND_RES) {
+                    uint32_t flag;
+                    if (get(r, 1, &flag) || get(r, flag ? 3 : 16, &v))
+                        goto trunc;
+                    int32_t mag = (int32_t)(v >> 1) + (int16_t)(ent[m] >> 16);
+                    P->vals[p] = (v & 1) ? -mag : mag;
+                } else {
+                    if (get(r, 6, &v))
+                        goto trunc;
+                    if (v == 63) {
+                        snprintf(err, ERRLEN, "thread %d: escaped z symbol 63 (invalid) at position %zd, bit %lld",
+                                 t, p, (long long)r->q);
+                        return -1;
+                    }
+                    P->vals[p] = (int32_t)v;
+                }
+            }
+            continue;
+        trunc:
+            snprintf(err, ERRLEN, "thread %d: range exhausted at position %zd (bit %lld): payload truncated or corrupt",
+                     t, pos[0], (long long)r->q);
+            return -1;
+        }
+    }
+    *cut = r->q;
+    final[0] = st[0];
+    final[1] = n == 1 ? st[1] : 0;
+    return 0;
+trunc_state:
+    snprintf(err, ERRLEN, "thread %d: range too short for the initial state(s) below the marker", t);
+    return -1;
+}
+
+/* ---------------------------------------------------------------- Python glue */
+
+typedef struct {
+    Py_buffer views[16];
+    int nviews;
+} Views;
+
+static void release_views(Views *V)
+{
+    for (int i = 0; i < V->nviews; i++)
+        PyBuffer_Release(&V->views[i]);
+    V->nviews = 0;
+}
+
+static const void *view(Views *V, PyObject *obj, Py_ssize_t itemsize, Py_ssize_t items, int writable,
+                        const char *what)
+{
+    if (V->nviews >= 16) {
+        PyErr_SetString(PyExc_RuntimeError, "too many buffers");
+        return NULL;
+    }
+    Py_buffer *b = &V->views[V->nviews];
+    if (PyObject_GetBuffer(obj, b, writable ? PyBUF_WRITABLE | PyBUF_C_CONTIGUOUS : PyBUF_C_CONTIGUOUS) < 0)
+        return NULL;
+    V->nviews++;
+    if (items >= 0 && b->len != itemsize * items) {
+        PyErr_Format(PyExc_ValueError, "%s: expected %zd bytes, got %zd", what, itemsize * items, b->len);
+        return NULL;
+    }
+    if (b->len % itemsize) {
+        PyErr_Format(PyExc_ValueError, "%s: length %zd is not a multiple of %zd", what, b->len, itemsize);
+        return NULL;
+    }
+    return b->buf;
+}
+
+static int parse_tables(Views *V, PyObject *tup, Tables *T)
+{
+    PyObject *d, *de, *of, *sl, *bo;
+    if (!PyArg_ParseTuple(tup, "OOOOO", &d, &de, &of, &sl, &bo))
+        return -1;
+    if (!(T->bound = view(V, bo, 2, -1, 0, "bound")))
+        return -1;
+    T->nt = V->views[V->nviews - 1].len / 2;
+    if (!(T->dtab = view(V, d, 4, T->nt * 256, 0, "decode table")) ||
+        !(T->delta = view(V, de, 4, T->nt * 256, 0, "encode delta")) ||
+        !(T->off = view(V, of, 4, T->nt * 256, 0, "encode offset")) ||
+        !(T->slot = view(V, sl, 2, T->nt * 256, 0, "encode slots")))
+        return -1;
+    return 0;
+}
+
+/* passes: sequence of (tidx uint16, vals int32, count) */
+static int parse_passes(Views *V, PyObject *seq, Pass *passes, int writable)
+{
+    Py_ssize_t np = PySequence_Size(seq);
+    if (np < 0)
+        return -1;
+    if (np > MAX_PASSES) {
+        PyErr_SetString(PyExc_ValueError, "too many passes");
+        return -1;
+    }
+    for (Py_ssize_t i = 0; i < np; i++) {
+        PyObject *item = PySequence_GetItem(seq, i);
+        if (!item)
+            return -1;
+        PyObject *ti, *va;
+        Py_ssize_t count;
+        int ok = PyArg_ParseTuple(item, "OOn", &ti, &va, &count);
+        Py_DECREF(item);
+        if (!ok)
+            return -1;
+        Pass *P = &passes[i];
+        if (!(P->tidx = view(V, ti, 2, -1, 0, "table indices")))
+            return -1;
+        P->n = V->views[V->nviews - 1].len / 2;
+        if (!(P->vals = (int32_t *)view(V, va, 4, P->n, writable, "values")))
+            return -1;
+        P->count = count < 0 ? 0 : count;
+    }
+    return (int)np;
+}
+
+static PyObject *py_encode(PyObject *self, PyObject *args)
+{
+    int kind, n;
+    PyObject *tables, *pass_seq;
+    if (!PyArg_ParseTuple(args, "iiOO", &kind, &n, &tables, &pass_seq))
+        return NULL;
+    if (n < 1 || n > MAX_THREADS || (kind != KIND_RES && kind != KIND_Z)) {
+        PyErr_SetString(PyExc_ValueError, "bad thread count or kind");
+        return NULL;
+    }
+    Views V = {.nviews = 0};
+    Tables T;
+    Pass passes[MAX_PASSES];
+    PyObject *result = NULL;
+    Writer w[MAX_THREADS];
+    memset(w, 0, sizeof(w));
+    int np;
+    if (parse_tables(&V, tables, &T) < 0 || (np = parse_passes(&V, pass_seq, passes, 0)) < 0)
+        goto done;
+    for (int t = 0; t < n; t++) {
+        Py_ssize_t cnt = 0;
+        for (int i = 0; i < np; i++)
+            cnt += thread_count(passes[i].n, n, t);
+        size_t cap = ((size_t)cnt * 25 + 17 + 63) / 64 * 8 + 16;
+        if (!(w[t].buf = malloc(cap))) {
+            PyErr_NoMemory();
+            goto done;
+        }
+    }
+    char err[ERRLEN] = "";
+    int rc = 0;
+    Py_BEGIN_ALLOW_THREADS
+    for (int t = 0; t < n && rc == 0; t++)
+        rc = enc_thread(kind, n, t, &T, passes, np, &w[t], err);
+    Py_END_ALLOW_THREADS
+    if (rc) {
+        PyErr_SetString(PyExc_ValueError, err);
+        goto done;
+    }
+    if (!(result = PyList_New(n)))
+        goto done;
+    for (int t = 0; t < n; t++) {
+        PyObject *b = PyBytes_FromStringAndSize((const char *)w[t].buf, (Py_ssize_t)w[t].nbytes);
+        if (!b) {
+            Py_CLEAR(result);
+            goto done;
+        }
+        PyList_SET_ITEM(result, t, b);
+    }
+done:
+    for (int t = 0; t < n && t < MAX_THREADS; t++)
+        free(w[t].buf);
+    release_views(&V);
+    return result;
+}
+
+static PyObject *py_decode(PyObject *self, PyObject *args)
+{
+    int kind, n;
+    PyObject *tables, *pass_seq, *ranges;
+    if (!PyArg_ParseTuple(args, "iiOOO", &kind, &n, &tables, &ranges, &pass_seq))
+        return NULL;
+    if (n < 1 || n > MAX_THREADS || (kind != KIND_RES && kind != KIND_Z)) {
+        PyErr_SetString(PyExc_ValueError, "bad thread count or kind");
+        return NULL;
+    }
+    if (PySequence_Size(ranges) != n) {
+        PyErr_Format(PyExc_ValueError, "expected %d thread ranges", n);
+        return NULL;
+    }
+    Views V = {.nviews = 0};
+    Tables T;
+    Pass passes[MAX_PASSES];
+    PyObject *result = NULL;
+    uint8_t *bufs[MAX_THREADS] = {0};
+    int64_t lens[MAX_THREADS];
+    int np;
+    if (parse_tables(&V, tables, &T) < 0 || (np = parse_passes(&V, pass_seq, passes, 1)) < 0)
+        goto done;
+    for (int t = 0; t < n; t++) {
+        PyObject *item = PySequence_GetItem(ranges, t);
+        if (!item)
+            goto done;
+        Py_buffer b;
+        int rc = PyObject_GetBuffer(item, &b, PyBUF_C_CONTIGUOUS);
+        Py_DECREF(item);
+        if (rc < 0)
+            goto done;
+        bufs[t] = calloc((size_t)b.len + 8, 1);
+        if (!bufs[t]) {
+            PyBuffer_Release(&b);
+            PyErr_NoMemory();
+            goto done;
+        }
+        memcpy(bufs[t], b.buf, (size_t)b.len);
+        lens[t] = b.len;
+        PyBuffer_Release(&b);
+    }
+    char err[ERRLEN] = "";
+    int64_t cut[MAX_THREADS];
+    uint32_t fin[MAX_THREADS][2];
+    int rc = 0;
+    Py_BEGIN_ALLOW_THREADS
+    for (int t = 0; t < n && rc == 0; t++) {
+        int64_t i = lens[t] - 1;
+        while (i >= 0 && bufs[t][i] == 0)
+            i--;
+        if (i < 0) {
+            snprintf(err, ERRLEN, "thread %d: no end-of-range marker (range of %lld bytes holds no set bit)", t,
+                     (long long)lens[t]);
+            rc = -1;
+            break;
+        }
+        Reader r = {bufs[t], i * 8 + 31 - __builtin_clz((unsigned)bufs[t][i])};
+        rc = dec_thread(kind, n, t, &T, passes, np, &r, &cut[t], fin[t], err);
+    }
+    Py_END_ALLOW_THREADS
+    if (rc) {
+        PyErr_SetString(PyExc_ValueError, err);
+        goto done;
+    }
+    PyObject *cuts = PyList_New(n), *states = PyList_New(n);
+    if (!cuts || !states) {
+        Py_XDECREF(cuts);
+        Py_XDECREF(states);
+        goto done;
+    }
+    for (int t = 0; t < n; t++) {
+        PyList_SET_ITEM(cuts, t, PyLong_FromLongLong(cut[t]));
+        PyList_SET_ITEM(states, t, n == 1 ? Py_BuildValue("(II)", fin[t][0], fin[t][1])
+                                          : Py_BuildValue("(I)", fin[t][0]));
+    }
+    result = Py_BuildValue("(NN)", cuts, states);
+done:
+    for (int t = 0; t < n; t++)
+        free(bufs[t]);
+    release_views(&V);
+    return result;
+}
+
+static PyMethodDef methods[] = {
+    {"encode", py_encode, METH_VARARGS,
+     "encode(kind, n_threads, tables, passes) -> list[bytes]; passes = [(tidx u16, values i32, count)]"},
+    {"decode", py_decode, METH_VARARGS,
+     "decode(kind, n_threads, tables, ranges, passes) -> (cut_bits, final_states); fills the values buffers"},
+    {NULL, NULL, 0, NULL},
+};
+
+static struct PyModuleDef module = {PyModuleDef_HEAD_INIT, "_metans", "me-tANS core loops (entropy.md §7)", -1,
+                                    methods};
+
+PyMODINIT_FUNC PyInit__metans(void)
+{
+    PyObject *m = PyModule_Create(&module);
+    if (m && (PyModule_AddIntConstant(m, "KIND_RES", KIND_RES) || PyModule_AddIntConstant(m, "KIND_Z", KIND_Z) ||
+              PyModule_AddIntConstant(m, "SKIP", SKIP) || PyModule_AddIntConstant(m, "MAX_THREADS", MAX_THREADS))) {
+        Py_DECREF(m);
+        return NULL;
+    }
+    return m;
+}
