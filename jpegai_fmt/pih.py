@@ -11,7 +11,7 @@ from typing import Any
 
 from construct import Array, BitsInteger, Struct, this
 
-from .bitschema import Traced, b, build_header, group, opt, parse_header, u
+from .bitschema import Traced, b, build_header, opt, parse_header, u
 from .errors import BuildError, JpegAiError, ParseError
 from .geometry import ceil_div, cube_flag_count, hyper_size, latent_size
 from .tree import Node
