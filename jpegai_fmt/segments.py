@@ -91,7 +91,7 @@ def _split_after_soc(data: bytes, base_byte: int, segments: list[Segment]) -> No
             raise ParseError(f"0x{value:04X} at a segment boundary is not a known marker",
                              byte_offset=base_byte + pos, path=f"segment[{len(segments)}]",
                              rule=rule) from None
-        name = f"segment[{len(segments)}]/{marker.name}"
+        name = marker.name
         if marker in BARE:
             seg = Segment(marker, pos)
             segments.append(seg)
