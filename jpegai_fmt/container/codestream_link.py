@@ -7,11 +7,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..errors import ParseError
-from ..markers import Marker
-from ..pih import parse_pih
-from ..rdi import parse_rdi
-from ..segments import split_segments
+from ..codestream import Codestream, parse_codestream
+from ..errors import JpegAiError
 from ..tree import Node
 
 CICP_FIELDS = ("colour_primaries", "transfer_characteristics", "matrix_coefficients")
@@ -32,29 +29,28 @@ class CodestreamFacts:
         return "RDI" if self.cicp is not None else "defaults"
 
 
-def codestream_facts(data: bytes, *, syntax: str = "IS", base_byte: int = 0) -> CodestreamFacts:
-    """Facts of the codestream `data`; raises a JpegAiError when its PIH cannot be read."""
-    segments = split_segments(data, base_byte=base_byte)
-    if len(segments) < 2 or segments[1].marker is not Marker.PIH:
-        raise ParseError("the codestream has no PIH after SOC", byte_offset=base_byte + 2, path="PIH")
-    pih_seg = segments[1]
-    pih = parse_pih(pih_seg.payload, syntax=syntax.lower(), base_bit=8 * (base_byte + pih_seg.payload_offset))
+def _facts(cs: Codestream) -> CodestreamFacts | None:
+    if cs.pih is None:
+        return None
     cicp = None
-    rdi_seg = next((s for s in segments if s.marker is Marker.RDI), None)
-    if rdi_seg is not None:
-        rdi, _ = parse_rdi(rdi_seg.payload, base_bit=8 * (base_byte + rdi_seg.payload_offset))
-        if rdi.get("cicp_info_present_flag"):
-            cicp = {k: rdi[k] for k in CICP_FIELDS}
-            cicp["full_range_flag"] = rdi["image_full_range_flag"]
-    return CodestreamFacts(bytes(pih_seg.payload), pih.display_size, pih.bit_depth,
-                           pih["colour_transform_idx"], cicp)
+    if cs.rdi is not None and cs.rdi.get("cicp_info_present_flag"):
+        cicp = {k: cs.rdi[k] for k in CICP_FIELDS}
+        cicp["full_range_flag"] = cs.rdi["image_full_range_flag"]
+    return CodestreamFacts(bytes(cs.segments[1].payload), cs.pih.display_size, cs.pih.bit_depth,
+                           cs.pih["colour_transform_idx"], cicp)
 
 
-def parse_tree(data: bytes, *, syntax: str = "IS", lenient: bool = False) -> Node:
-    """The syntax layer's tree of the codestream `data` (offsets relative to `data`),
-    with the codestream rules' findings attached."""
+def codestream_facts(data: bytes, *, syntax: str = "IS") -> CodestreamFacts:
+    """Facts of the codestream `data`, parsed strictly: raises a JpegAiError on any error."""
+    return _facts(parse_codestream(bytes(data), syntax=syntax.lower()))
+
+
+def read_item(data: bytes, *, syntax: str = "IS") -> tuple[Node, CodestreamFacts | None, JpegAiError | None]:
+    """The codestream tree of an item's bytes (offsets relative to `data`, errors kept as
+    findings and error nodes), its facts when the PIH could be read, and the error that
+    stopped parsing altogether, if any."""
     try:
-        from .. import parse  # the package's parse; imported late since it imports us
-    except ImportError:
-        raise ParseError("the codestream parser is not available") from None
-    return parse(bytes(data), syntax=syntax, lenient=lenient)
+        cs = parse_codestream(bytes(data), syntax=syntax.lower(), tolerant=True)
+    except JpegAiError as err:
+        return Node("codestream", None, 0, 8 * len(data), "error"), None, err
+    return cs.node, _facts(cs), None

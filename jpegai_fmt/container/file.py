@@ -6,7 +6,7 @@ import os
 from ..errors import JpegAiError, ParseError
 from ..markers import MAGIC
 from ..tree import Finding, Node
-from .codestream_link import codestream_facts
+from .codestream_link import read_item
 from .reader import fill_gaps, load_primary, nest_codestream, place_item, read_model
 from .rules import check_codestream, check_structure, extension_finding
 from .tables import LAYOUT
@@ -39,11 +39,8 @@ def parse_file(data: bytes, *, syntax: str = "IS", lenient: bool = False) -> Nod
         item = None
     if item is not None:
         node = place_item(model, item, item_data)
-        error = nest_codestream(node, item_data.data, item_data.ranges, syntax=syntax, lenient=lenient)
-        try:
-            facts = codestream_facts(item_data.data, syntax=syntax)
-        except JpegAiError:
-            facts = None
+        tree, facts, error = read_item(item_data.data, syntax=syntax)
+        nest_codestream(node, tree, item_data.ranges)
         check_codestream(model, node, item_data.data, facts, None if error is None else error.describe())
         if facts is not None:
             root.value = f"HEIF, colr from {facts.colr_source}"

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from ..errors import JpegAiError, ParseError
+from ..errors import ParseError
 from ..tree import Finding, Node
 from .boxes import Box, walk_file
 from .tables import LAYOUT, LIMITS
@@ -258,23 +258,13 @@ def fill_gaps(model: ContainerModel) -> None:
         holder.children.sort(key=lambda n: (n.kind != "field", n.bit_offset))
 
 
-def nest_codestream(item_node: Node, data: bytes, ranges, *, syntax: str,
-                    lenient: bool) -> JpegAiError | None:
-    """Parse the primary item's bytes with the syntax layer and hang its tree under
-    `item_node`, positions moved to the file. Returns the error when it cannot be parsed."""
-    from .codestream_link import parse_tree
-    try:
-        tree = parse_tree(data, syntax=syntax, lenient=lenient)
-    except JpegAiError as err:
-        item_node.add(Node("codestream", None, item_node.bit_offset, item_node.bit_length, "error"))
-        return err
-    mapping = _mapping(ranges)
-    prefix = item_node.path
-    _shift(tree, mapping, prefix)
+def nest_codestream(item_node: Node, tree: Node, ranges) -> None:
+    """Hang the codestream `tree` (offsets relative to the item data) under `item_node`,
+    its positions moved to the file and its finding paths prefixed with the item's path."""
+    _shift(tree, _mapping(ranges), item_node.path)
     for child in list(tree.children):
         item_node.add(child)
     item_node.findings.extend(tree.findings)
-    return None
 
 
 def load_primary(model: ContainerModel) -> tuple[Item, ItemData]:

@@ -53,6 +53,9 @@ def _check_icc(icc: bytes) -> bytes:
     if len(icc) < 128 or icc[36:40] != b"acsp":
         raise BuildError("ICC profile lacks the 128-byte header with signature 'acsp' at byte 36",
                          path="icc")
+    if int.from_bytes(icc[:4], "big") != len(icc):
+        raise BuildError(f"ICC profile header says {int.from_bytes(icc[:4], 'big')} bytes, "
+                         f"the data has {len(icc)}", path="icc")
     return icc
 
 
