@@ -7,7 +7,7 @@ from ..errors import JpegAiError, ParseError
 from ..markers import MAGIC
 from ..tree import Finding, Node
 from .codestream_link import read_item
-from .reader import fill_gaps, load_primary, nest_codestream, place_item, read_model
+from .reader import fill_gaps, locate_primary, nest_codestream, place_item, read_model
 from .rules import check_codestream, check_structure, extension_finding
 from .tables import LAYOUT
 
@@ -34,7 +34,7 @@ def parse_file(data: bytes, *, syntax: str = "IS", lenient: bool = False) -> Nod
     check_structure(model)
     root = model.root
     try:
-        item, item_data = load_primary(model)
+        item, item_data = locate_primary(model)
     except ParseError:
         item = None
     if item is not None:

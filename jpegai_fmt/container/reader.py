@@ -11,7 +11,8 @@ from dataclasses import dataclass, field
 from ..errors import ParseError
 from ..tree import Finding, Node
 from .boxes import Box, walk_file
-from .tables import LAYOUT, LIMITS
+from ..markers import MAGIC
+from .tables import LAYOUT
 
 
 @dataclass
@@ -267,7 +268,7 @@ def nest_codestream(item_node: Node, tree: Node, ranges) -> None:
     item_node.findings.extend(tree.findings)
 
 
-def load_primary(model: ContainerModel) -> tuple[Item, ItemData]:
+def locate_primary(model: ContainerModel) -> tuple[Item, ItemData]:
     """The primary `jai0` item and its data; raises ParseError when either is missing."""
     if model.primary_id is None:
         raise ParseError("the file names no primary item (no readable 'pitm')", path="meta/pitm",
@@ -281,6 +282,13 @@ def load_primary(model: ContainerModel) -> tuple[Item, ItemData]:
     if not data.data:
         raise ParseError(f"the data of primary item {item.id} cannot be located inside the file",
                          path="meta/iloc", rule="BOX-006")
-    if len(data.ranges) > LIMITS["max_extents_per_item"]:
-        raise ParseError("too many extents", path="meta/iloc", rule="BOX-006")
+    return item, data
+
+
+def load_primary(model: ContainerModel) -> tuple[Item, ItemData]:
+    """As `locate_primary`, and the data must start like a codestream."""
+    item, data = locate_primary(model)
+    if data.data[:4] != MAGIC:
+        raise ParseError(f"the data of primary item {item.id} is not a codestream (no FF 80 FF 82)",
+                         byte_offset=data.ranges[0][0], path="meta/iloc", rule="BOX-007")
     return item, data
