@@ -51,9 +51,10 @@ typedef struct {
 
 static inline void emit64(Writer *w, uint64_t v)
 {
-    uint8_t *p = w->buf + w->nbytes;
-    for (int i = 0; i < 8; i++)
-        p[i] = (uint8_t)(v >> (8 * i));
+#if __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+    v = __builtin_bswap64(v);
+#endif
+    memcpy(w->buf + w->nbytes, &v, 8);
     w->nbytes += 8;
 }
 
@@ -74,91 +75,105 @@ static inline Py_ssize_t thread_count(Py_ssize_t limit, int n, int t)
     return limit > t ? (limit - t + n - 1) / n : 0;
 }
 
-static int enc_thread(int kind, int n, int t, const Tables *T, const Pass *passes, int npass, Writer *w,
-                      char *err)
+/* Encode group g of thread t (cnt positions in that thread): escape fields, then ANS steps, both in
+ * reverse position order, so that the decoder meets ANS bits first and escapes second. */
+static inline int enc_group(int kind, int n, int t, Py_ssize_t g, Py_ssize_t cnt, const Tables *T,
+                            const Pass *P, Writer *w, uint32_t *st, char *err)
 {
-    uint32_t st[2] = {256, 256};
-    for (int pi = npass - 1; pi >= 0; pi--) {
-        const Pass *P = &passes[pi];
-        Py_ssize_t cnt = thread_count(P->n, n, t);
-        for (Py_ssize_t g = (cnt + 3) / 4 - 1; g >= 0; g--) {
-            int mend = cnt - 4 * g < 4 ? (int)(cnt - 4 * g) : 4;
-            int sym[4], esc_bits[4];
-            uint32_t esc_val[4];
-            Py_ssize_t tab[4], pos[4];
-            for (int m = 0; m < mend; m++) {
-                Py_ssize_t p = t + (Py_ssize_t)n * (4 * g + m);
-                uint32_t ti = P->tidx[p];
-                pos[m] = p;
-                tab[m] = -1;
-                esc_bits[m] = 0;
-                if (ti == SKIP)
-                    continue;
-                if (ti >= T->nt) {
-                    snprintf(err, ERRLEN, "table index %u out of range at position %zd", ti, p);
+    int mend = cnt - 4 * g < 4 ? (int)(cnt - 4 * g) : 4;
+    int sym[4], esc_bits[4];
+    uint32_t esc_val[4];
+    Py_ssize_t tab[4], pos[4];
+    for (int m = 0; m < mend; m++) {
+        Py_ssize_t p = t + (Py_ssize_t)n * (4 * g + m);
+        uint32_t ti = P->tidx[p];
+        pos[m] = p;
+        tab[m] = -1;
+        esc_bits[m] = 0;
+        if (ti == SKIP)
+            continue;
+        if (ti >= T->nt) {
+            snprintf(err, ERRLEN, "table index %u out of range at position %zd", ti, p);
+            return -1;
+        }
+        tab[m] = ti;
+        int32_t v = P->vals[p];
+        if (kind == KIND_RES) {
+            int32_t b = T->bound[ti];
+            int64_t a = v < 0 ? -(int64_t)v : v;
+            if (a < b) {
+                sym[m] = (int)(2 * a) - (v < 0); /* 0, -1, +1, -2, ... -> 0, 1, 2, 3, ... */
+            } else {
+                int64_t e = a - b;
+                if (e >= 32768) {
+                    snprintf(err, ERRLEN, "residual %d at position %zd exceeds bound %d + 32767", v, p, b);
                     return -1;
                 }
-                tab[m] = ti;
-                int32_t v = P->vals[p];
-                if (kind == KIND_RES) {
-                    int32_t b = T->bound[ti];
-                    int64_t a = v < 0 ? -(int64_t)v : v;
-                    if (a < b) {
-                        sym[m] = a == 0 ? 0 : (v < 0 ? (int)(2 * a - 1) : (int)(2 * a));
-                    } else {
-                        int64_t e = a - b;
-                        if (e >= 32768) {
-                            snprintf(err, ERRLEN, "residual %d at position %zd exceeds bound %d + 32767", v, p, b);
-                            return -1;
-                        }
-                        uint32_t code = (uint32_t)(e << 1) | (v < 0);
-                        sym[m] = 2 * b - 1;
-                        if (e < 4) { /* flag 1 above 3 value bits */
-                            esc_val[m] = code | 8u;
-                            esc_bits[m] = 4;
-                        } else { /* flag 0 above 16 value bits */
-                            esc_val[m] = code;
-                            esc_bits[m] = 17;
-                        }
-                    }
-                } else {
-                    if (v < 0 || v > 62) {
-                        snprintf(err, ERRLEN, "z symbol %d at position %zd outside 0..62", v, p);
-                        return -1;
-                    }
-                    if (T->delta[ti * 256 + v] < 0) {
-                        sym[m] = 63;
-                        esc_val[m] = (uint32_t)v;
-                        esc_bits[m] = 6;
-                    } else {
-                        sym[m] = v;
-                    }
+                uint32_t code = (uint32_t)(e << 1) | (v < 0);
+                sym[m] = 2 * b - 1;
+                if (e < 4) { /* flag 1 above 3 value bits */
+                    esc_val[m] = code | 8u;
+                    esc_bits[m] = 4;
+                } else { /* flag 0 above 16 value bits */
+                    esc_val[m] = code;
+                    esc_bits[m] = 17;
                 }
             }
-            for (int m = mend - 1; m >= 0; m--)
-                if (esc_bits[m])
-                    put(w, esc_val[m], esc_bits[m]);
-            for (int m = mend - 1; m >= 0; m--) {
-                if (tab[m] < 0)
-                    continue;
-                int sv = n == 1 ? (int)(pos[m] & 1) : 0;
-                uint32_t x = st[sv];
-                Py_ssize_t si = tab[m] * 256 + sym[m];
-                int k = (int)((x + (uint32_t)T->delta[si]) >> 9);
-                put(w, x & ((1u << k) - 1), k);
-                st[sv] = T->slot[tab[m] * 256 + T->off[si] + (x >> k)];
+        } else {
+            if (v < 0 || v > 62) {
+                snprintf(err, ERRLEN, "z symbol %d at position %zd outside 0..62", v, p);
+                return -1;
+            }
+            if (T->delta[ti * 256 + v] < 0) {
+                sym[m] = 63;
+                esc_val[m] = (uint32_t)v;
+                esc_bits[m] = 6;
+            } else {
+                sym[m] = v;
             }
         }
     }
-    if (n == 1) {
-        put(w, st[1] - 256, 8);
-        put(w, st[0] - 256, 8);
-    } else {
-        put(w, st[0] - 256, 8);
+    for (int m = mend - 1; m >= 0; m--)
+        if (esc_bits[m])
+            put(w, esc_val[m], esc_bits[m]);
+    for (int m = mend - 1; m >= 0; m--) {
+        if (tab[m] < 0)
+            continue;
+        int sv = n == 1 ? (int)(pos[m] & 1) : 0;
+        uint32_t x = st[sv];
+        Py_ssize_t si = tab[m] * 256 + sym[m];
+        int k = (int)((x + (uint32_t)T->delta[si]) >> 9);
+        put(w, x & ((1u << k) - 1), k);
+        st[sv] = T->slot[tab[m] * 256 + T->off[si] + (x >> k)];
     }
-    put(w, 1, 1);
-    if (w->n)
-        emit64(w, w->acc);
+    return 0;
+}
+
+/* All threads advance group by group (threads of one group index cover 4n consecutive positions), so
+ * memory is walked in order whatever n is. */
+static int enc_all(int kind, int n, const Tables *T, const Pass *passes, int npass, Writer *w, char *err)
+{
+    uint32_t st[MAX_THREADS][2];
+    for (int t = 0; t < n; t++)
+        st[t][0] = st[t][1] = 256;
+    for (int pi = npass - 1; pi >= 0; pi--) {
+        const Pass *P = &passes[pi];
+        Py_ssize_t cnt[MAX_THREADS];
+        for (int t = 0; t < n; t++)
+            cnt[t] = thread_count(P->n, n, t);
+        for (Py_ssize_t g = (cnt[0] + 3) / 4 - 1; g >= 0; g--)
+            for (int t = 0; t < n; t++)
+                if (4 * g < cnt[t] && enc_group(kind, n, t, g, cnt[t], T, P, &w[t], st[t], err))
+                    return -1;
+    }
+    for (int t = 0; t < n; t++) {
+        if (n == 1)
+            put(&w[t], st[t][1] - 256, 8);
+        put(&w[t], st[t][0] - 256, 8);
+        put(&w[t], 1, 1);
+        if (w[t].n)
+            emit64(&w[t], w[t].acc);
+    }
     return 0;
 }
 
@@ -184,82 +199,99 @@ static inline int get(Reader *r, int k, uint32_t *out)
     return 0;
 }
 
-static int dec_thread(int kind, int n, int t, const Tables *T, const Pass *passes, int npass, Reader *r,
-                      int64_t *cut, uint32_t *final, char *err)
+/* Decode group g of thread t: ANS steps, then the escape fields, in position order. */
+static inline int dec_group(int kind, int n, int t, Py_ssize_t g, Py_ssize_t cnt, const Tables *T,
+                            const Pass *P, Reader *r, uint32_t *st, char *err)
 {
-    uint32_t st[2] = {256, 256}, v;
-    if (get(r, 8, &v))
-        goto trunc_state;
-    st[0] = 256 + v;
-    if (n == 1) {
-        if (get(r, 8, &v))
-            goto trunc_state;
-        st[1] = 256 + v;
+    int mend = cnt - 4 * g < 4 ? (int)(cnt - 4 * g) : 4;
+    uint32_t ent[4], v;
+    Py_ssize_t pos[4];
+    for (int m = 0; m < mend; m++) {
+        Py_ssize_t p = t + (Py_ssize_t)n * (4 * g + m);
+        uint32_t ti = P->tidx[p];
+        pos[m] = p;
+        ent[m] = 0;
+        if (ti == SKIP) {
+            P->vals[p] = 0;
+            continue;
+        }
+        if (ti >= T->nt) {
+            snprintf(err, ERRLEN, "table index %u out of range at position %zd", ti, p);
+            return -1;
+        }
+        int sv = n == 1 ? (int)(p & 1) : 0;
+        uint32_t e = T->dtab[ti * 256 + st[sv] - 256];
+        if (get(r, (e >> 9) & 15, &v))
+            goto trunc;
+        st[sv] = (e & 511) | v;
+        ent[m] = e;
+        P->vals[p] = (int16_t)(e >> 16);
+    }
+    for (int m = 0; m < mend; m++) {
+        if (!(ent[m] & ENT_ESC))
+            continue;
+        Py_ssize_t p = pos[m];
+        if (kind == KIND_RES) {
+            uint32_t flag;
+            if (get(r, 1, &flag) || get(r, flag ? 3 : 16, &v))
+                goto trunc;
+            int32_t mag = (int32_t)(v >> 1) + (int16_t)(ent[m] >> 16);
+            P->vals[p] = (v & 1) ? -mag : mag;
+        } else {
+            if (get(r, 6, &v))
+                goto trunc;
+            if (v == 63) {
+                snprintf(err, ERRLEN, "thread %d: escaped z symbol 63 (invalid) at position %zd, bit %lld", t, p,
+                         (long long)r->q);
+                return -1;
+            }
+            P->vals[p] = (int32_t)v;
+        }
+    }
+    return 0;
+trunc:
+    snprintf(err, ERRLEN, "thread %d: range exhausted in the group at position %zd (bit %lld): payload "
+             "truncated or corrupt", t, pos[0], (long long)r->q);
+    return -1;
+}
+
+static int dec_all(int kind, int n, const Tables *T, const Pass *passes, int npass, Reader *r, int64_t *cut,
+                   uint32_t (*final)[2], char *err)
+{
+    uint32_t st[MAX_THREADS][2], v;
+    for (int t = 0; t < n; t++) {
+        st[t][0] = st[t][1] = 256;
+        for (int i = 0; i < (n == 1 ? 2 : 1); i++) {
+            if (get(&r[t], 8, &v)) {
+                snprintf(err, ERRLEN, "thread %d: range too short for the initial state(s) below the marker", t);
+                return -1;
+            }
+            st[t][i] = 256 + v;
+        }
     }
     for (int pi = 0; pi < npass; pi++) {
         const Pass *P = &passes[pi];
         Py_ssize_t limit = P->count < P->n ? P->count : P->n;
-        Py_ssize_t cnt = thread_count(limit, n, t);
-        for (Py_ssize_t g = 0; 4 * g < cnt; g++) {
-            int mend = cnt - 4 * g < 4 ? (int)(cnt - 4 * g) : 4;
-            uint32_t ent[4];
-            Py_ssize_t pos[4];
-            for (int m = 0; m < mend; m++) {
-                Py_ssize_t p = t + (Py_ssize_t)n * (4 * g + m);
-                uint32_t ti = P->tidx[p];
-                pos[m] = p;
-                ent[m] = 0;
-                if (ti == SKIP) {
-                    P->vals[p] = 0;
-                    continue;
-                }
-                if (ti >= T->nt) {
-                    snprintf(err, ERRLEN, "table index %u out of range at position %zd", ti, p);
+        Py_ssize_t cnt[MAX_THREADS];
+        for (int t = 0; t < n; t++)
+            cnt[t] = thread_count(limit, n, t);
+        if (n == 1) { /* the common case, kept free of the thread loop */
+            for (Py_ssize_t g = 0; 4 * g < cnt[0]; g++)
+                if (dec_group(kind, 1, 0, g, cnt[0], T, P, &r[0], st[0], err))
                     return -1;
-                }
-                int sv = n == 1 ? (int)(p & 1) : 0;
-                uint32_t e = T->dtab[ti * 256 + st[sv] - 256];
-                if (get(r, (e >> 9) & 15, &v))
-                    goto trunc;
-                st[sv] = (e & 511) | v;
-                ent[m] = e;
-                P->vals[p] = (int16_t)(e >> 16);
-            }
-            for (int m = 0; m < mend; m++) {
-                if (!(ent[m] & ENT_ESC))
-                    continue;
-                Py_ssize_t p = pos[m];
-                if (kind == KIND_RES) {
-                    uint32_t flag;
-                    if (get(r, 1, &flag) || get(r, flag ? 3 : 16, &v))
-                        goto trunc;
-                    int32_t mag = (int32_t)(v >> 1) + (int16_t)(ent[m] >> 16);
-                    P->vals[p] = (v & 1) ? -mag : mag;
-                } else {
-                    if (get(r, 6, &v))
-                        goto trunc;
-                    if (v == 63) {
-                        snprintf(err, ERRLEN, "thread %d: escaped z symbol 63 (invalid) at position %zd, bit %lld",
-                                 t, p, (long long)r->q);
-                        return -1;
-                    }
-                    P->vals[p] = (int32_t)v;
-                }
-            }
             continue;
-        trunc:
-            snprintf(err, ERRLEN, "thread %d: range exhausted at position %zd (bit %lld): payload truncated or corrupt",
-                     t, pos[0], (long long)r->q);
-            return -1;
         }
+        for (Py_ssize_t g = 0; 4 * g < cnt[0]; g++)
+            for (int t = 0; t < n; t++)
+                if (4 * g < cnt[t] && dec_group(kind, n, t, g, cnt[t], T, P, &r[t], st[t], err))
+                    return -1;
     }
-    *cut = r->q;
-    final[0] = st[0];
-    final[1] = n == 1 ? st[1] : 0;
+    for (int t = 0; t < n; t++) {
+        cut[t] = r[t].q;
+        final[t][0] = st[t][0];
+        final[t][1] = n == 1 ? st[t][1] : 0;
+    }
     return 0;
-trunc_state:
-    snprintf(err, ERRLEN, "thread %d: range too short for the initial state(s) below the marker", t);
-    return -1;
 }
 
 /* ---------------------------------------------------------------- Python glue */
@@ -377,8 +409,7 @@ static PyObject *py_encode(PyObject *self, PyObject *args)
     char err[ERRLEN] = "";
     int rc = 0;
     Py_BEGIN_ALLOW_THREADS
-    for (int t = 0; t < n && rc == 0; t++)
-        rc = enc_thread(kind, n, t, &T, passes, np, &w[t], err);
+    rc = enc_all(kind, n, &T, passes, np, w, err);
     Py_END_ALLOW_THREADS
     if (rc) {
         PyErr_SetString(PyExc_ValueError, err);
@@ -446,6 +477,7 @@ static PyObject *py_decode(PyObject *self, PyObject *args)
     char err[ERRLEN] = "";
     int64_t cut[MAX_THREADS];
     uint32_t fin[MAX_THREADS][2];
+    Reader readers[MAX_THREADS];
     int rc = 0;
     Py_BEGIN_ALLOW_THREADS
     for (int t = 0; t < n && rc == 0; t++) {
@@ -458,9 +490,11 @@ static PyObject *py_decode(PyObject *self, PyObject *args)
             rc = -1;
             break;
         }
-        Reader r = {bufs[t], i * 8 + 31 - __builtin_clz((unsigned)bufs[t][i])};
-        rc = dec_thread(kind, n, t, &T, passes, np, &r, &cut[t], fin[t], err);
+        readers[t].buf = bufs[t];
+        readers[t].q = i * 8 + 31 - __builtin_clz((unsigned)bufs[t][i]);
     }
+    if (rc == 0)
+        rc = dec_all(kind, n, &T, passes, np, readers, cut, fin, err);
     Py_END_ALLOW_THREADS
     if (rc) {
         PyErr_SetString(PyExc_ValueError, err);
