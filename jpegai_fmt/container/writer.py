@@ -8,6 +8,8 @@ it is built again with the real offsets (same size, since the widths do not chan
 from __future__ import annotations
 
 import io
+import os
+import tempfile
 import xml.etree.ElementTree as ET
 
 from ..errors import BuildError, ParseError
@@ -164,3 +166,18 @@ def unwrap(file_bytes: bytes) -> bytes:
         raise ParseError("not a JPEG AI file container (no 'ftyp' box at the start)", byte_offset=0)
     _, item_data = load_primary(read_model(data))
     return item_data.data
+
+
+def write_file(path, data: bytes) -> None:
+    """Write `data` to `path` atomically: a temporary file in the same folder, then os.replace."""
+    path = os.fspath(path)
+    folder = os.path.dirname(os.path.abspath(path))
+    fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=folder)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
