@@ -252,3 +252,17 @@ def test_quality_map_dpcm_and_soq():
     for n in (1, 2, 16):
         for index in range(8):
             assert (decode_quality_map(encode_quality_map(qp, index, n), qp.shape, index, n) == qp).all()
+
+
+def test_ranges_through_thread_size_prefix():
+    """Thread ranges glued by jpegai_fmt.layout (codestream.md §9.1) come back intact and decode."""
+    from jpegai_fmt.layout import build_memory, split_threads
+
+    rng = np.random.default_rng(11)
+    vals, rows = random_case(rng, 5000)
+    for n in (1, 2, 16):
+        payload = build_memory(encode_residual(vals, rows, n))
+        mem = split_threads(payload, n)
+        assert not mem.findings
+        ranges = [payload[o:o + s] for o, s in mem.threads]
+        assert (decode_residual(ranges, rows, n)[0] == np.where(rows == SKIP_ROW, 0, vals)).all()
