@@ -256,3 +256,21 @@ def test_box020_extension(tmp_path):
     path = tmp_path / "x.heic"
     path.write_bytes(make())
     assert "BOX-020" in {f.rule for f in validate_file(path)}
+
+
+def test_multi_extent_item_is_joined_and_mapped():
+    def two_extents(entries):
+        (_, offset, length, _, _), = entries
+        items = [{"item_ID": 1, "method": None, "data_reference_index": 0, "base_offset": 0, "extent_count": 2,
+                  "extents": [{"extent_index": None, "extent_offset": offset, "extent_length": 10},
+                              {"extent_index": None, "extent_offset": offset + 10,
+                               "extent_length": length - 10}]}]
+        sizes = {"offset_size": 4, "length_size": 4, "base_offset_size": 0, "index_size": 0}
+        return box("iloc", full(S.iloc, 0, sizes=sizes, item_count=1, items=items))
+    data = make(iloc_fn=two_extents)
+    from jpegai_fmt.container import unwrap
+    assert unwrap(data) == CS
+    tree = parse_file(data)
+    assert [f for f in tree.all_findings() if f.severity in "EW"] == []
+    sorp = tree.get("mdat/item[1]/SORP")
+    assert data[sorp.byte_offset:sorp.byte_offset + 2] == b"\xff\x89"
