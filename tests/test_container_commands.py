@@ -1,0 +1,46 @@
+"""`wrap` and `unwrap` subcommands: byte-identical round trip, clean failures, atomic output."""
+import argparse
+
+from jpegai_fmt.codestream import build_codestream
+from jpegai_fmt.commands import unwrap as unwrap_cmd
+from jpegai_fmt.commands import wrap as wrap_cmd
+from jpegai_fmt.container import parse_file
+from jpegai_fmt.pih import default_fields
+
+CS = build_codestream(default_fields(256, 128), soz=b"z" * 9, sorp=[b"p" * 12], sors=[b"s" * 7])
+
+
+def run(*argv):
+    parser = argparse.ArgumentParser()
+    sub = parser.add_subparsers(dest="command")
+    wrap_cmd.add_parser(sub)
+    unwrap_cmd.add_parser(sub)
+    args = parser.parse_args(list(map(str, argv)))
+    return {"wrap": wrap_cmd, "unwrap": unwrap_cmd}[args.command].run(args)
+
+
+def test_wrap_then_unwrap(tmp_path):
+    src, jai, out = tmp_path / "a.jaic", tmp_path / "a.jai", tmp_path / "b.jaic"
+    exif, xmp = tmp_path / "e.bin", tmp_path / "x.xml"
+    src.write_bytes(CS)
+    exif.write_bytes(b"Exif\x00\x00II*\x00\x08\x00\x00\x00")
+    xmp.write_bytes(b'<x:xmpmeta xmlns:x="adobe:ns:meta/"/>')
+    assert run("wrap", src, jai, "--exif", exif, "--xmp", xmp) == 0
+    tree = parse_file(jai.read_bytes())
+    assert tree.get("meta/iinf/entry_count").value == 3
+    assert run("unwrap", jai, out) == 0
+    assert out.read_bytes() == CS
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.jai", "a.jaic", "b.jaic", "e.bin", "x.xml"]
+
+
+def test_failures_leave_outputs_untouched(tmp_path, capsys):
+    src, jai = tmp_path / "a.jaic", tmp_path / "a.jai"
+    src.write_bytes(CS[:-2])  # no EOC
+    jai.write_bytes(b"old")
+    assert run("wrap", src, jai) == 2
+    assert jai.read_bytes() == b"old"
+    assert "EOC" in capsys.readouterr().err
+    assert run("unwrap", src, tmp_path / "x.jaic") == 2  # a codestream is not a container
+    assert run("unwrap", tmp_path / "missing.jai", tmp_path / "x.jaic") == 2
+    assert not (tmp_path / "x.jaic").exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.jai", "a.jaic"]
