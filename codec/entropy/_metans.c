@@ -21,6 +21,34 @@
 #define MAX_PASSES 8
 #define ERRLEN 200
 
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+#define BIG_ENDIAN_HOST 1
+#endif
+
+/* 64-bit little-endian load and store (ranges are LSB-first words) */
+static inline uint64_t load_le64(const uint8_t *p)
+{
+    uint64_t v;
+#ifdef BIG_ENDIAN_HOST
+    v = 0;
+    for (int i = 7; i >= 0; i--)
+        v = (v << 8) | p[i];
+#else
+    memcpy(&v, p, 8);
+#endif
+    return v;
+}
+
+static inline void store_le64(uint8_t *p, uint64_t v)
+{
+#ifdef BIG_ENDIAN_HOST
+    for (int i = 0; i < 8; i++)
+        p[i] = (uint8_t)(v >> (8 * i));
+#else
+    memcpy(p, &v, 8);
+#endif
+}
+
 /* Decode entry: bits 0-8 next-state base, 9-12 bits to read, 13 escape, 16-31 value (int16); for an
  * escape entry of a residual row the value field holds the row's bound. */
 
@@ -35,7 +63,7 @@ typedef struct {
 
 typedef struct {
     Py_ssize_t n;             /* positions in the pass */
-    Py_ssize_t count;         /* decode only positions < count */
+    Py_ssize_t count;         /* decode the groups that hold positions < count */
     const uint16_t *tidx;     /* table per position, SKIP = not coded */
     int32_t *vals;            /* values (encoder input, decoder output) */
 } Pass;
@@ -51,10 +79,7 @@ typedef struct {
 
 static inline void emit64(Writer *w, uint64_t v)
 {
-#if __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
-    v = __builtin_bswap64(v);
-#endif
-    memcpy(w->buf + w->nbytes, &v, 8);
+    store_le64(w->buf + w->nbytes, v);
     w->nbytes += 8;
 }
 
@@ -189,11 +214,7 @@ static inline int get(Reader *r, int k, uint32_t *out)
     int64_t lo = r->q - k;
     if (lo < 0)
         return -1;
-    uint64_t word;
-    memcpy(&word, r->buf + (lo >> 3), 8);
-#if __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
-    word = __builtin_bswap64(word);
-#endif
+    uint64_t word = load_le64(r->buf + (lo >> 3));
     *out = (uint32_t)(word >> (lo & 7)) & ((1u << k) - 1);
     r->q = lo;
     return 0;
@@ -273,8 +294,10 @@ static int dec_all(int kind, int n, const Tables *T, const Pass *passes, int npa
         const Pass *P = &passes[pi];
         Py_ssize_t limit = P->count < P->n ? P->count : P->n;
         Py_ssize_t cnt[MAX_THREADS];
-        for (int t = 0; t < n; t++)
-            cnt[t] = thread_count(limit, n, t);
+        for (int t = 0; t < n; t++) { /* a cut group is decoded whole, so a prefix reads like a full decode */
+            Py_ssize_t all = thread_count(P->n, n, t), want = (thread_count(limit, n, t) + 3) & ~(Py_ssize_t)3;
+            cnt[t] = want < all ? want : all;
+        }
         if (n == 1) { /* the common case, kept free of the thread loop */
             for (Py_ssize_t g = 0; 4 * g < cnt[0]; g++)
                 if (dec_group(kind, 1, 0, g, cnt[0], T, P, &r[0], st[0], err))
@@ -491,7 +514,10 @@ static PyObject *py_decode(PyObject *self, PyObject *args)
             break;
         }
         readers[t].buf = bufs[t];
-        readers[t].q = i * 8 + 31 - __builtin_clz((unsigned)bufs[t][i]);
+        int top = 7;
+        while (!(bufs[t][i] >> top))
+            top--;
+        readers[t].q = i * 8 + top; /* the end-of-range marker */
     }
     if (rc == 0)
         rc = dec_all(kind, n, &T, passes, np, readers, cut, fin, err);

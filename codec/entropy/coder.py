@@ -54,9 +54,10 @@ def _row_indices(rows, err) -> np.ndarray:
 
 
 def group_aligned(count: int, total: int, n_threads: int) -> bool:
-    """True when decoding only the first `count` of `total` positions yields exactly the symbols of a full
-    decode: every thread's prefix ends on a group of 4 (count ≡ 0 mod 4n) or nothing is cut (entropy.md §8).
-    Otherwise the escape fields of a thread's last, cut group may be misread."""
+    """True when the first `count` of `total` positions end every thread on a group of 4 (count ≡ 0 mod 4n)
+    or nothing is cut (entropy.md §8). `decode_residual(count=...)` is exact for any count (it finishes the
+    cut group); alignment matters when a stream is cut to `count` positions and then read as a complete
+    stream (channel-cut extraction, §9): only then do the short final groups read like the original."""
     return count >= total or count % (4 * _check_threads(n_threads)) == 0
 
 
@@ -85,9 +86,10 @@ def decode_residual(threads: Sequence[bytes], rows, n_threads: int,
                     count: int | None = None) -> tuple[np.ndarray, list[int]]:
     """Decode the residual sequence whose rows (and skip mask) are `rows`.
 
-    `count` stops after the first `count` positions (progressive decoding of a channel prefix); later
-    positions decode as 0. Returns the int32 values and, per thread, the lowest bit position consumed
-    (bits below it belong to later positions only). See `group_aligned` for when a prefix is exact.
+    `count` keeps only the first `count` positions (progressive decoding of a channel prefix); later
+    positions read as 0. Each thread decodes up to the end of the group holding its last kept position, so
+    the kept values always equal those of a full decode. Returns the int32 values and, per thread, the
+    lowest bit position consumed (bits below it hold only later groups); see `group_aligned`.
     """
     n = _check_threads(n_threads)
     idx = _row_indices(rows, DecodeError)
@@ -100,6 +102,7 @@ def decode_residual(threads: Sequence[bytes], rows, n_threads: int,
                                 [(idx, out, count)])
     except ValueError as exc:
         raise DecodeError(str(exc)) from None
+    out[count:] = 0
     return out, cut
 
 
