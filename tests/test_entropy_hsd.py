@@ -92,3 +92,29 @@ def test_rejects_bad_weights():
     l1 = HsdLayer(np.zeros((2, 1, 1, 1)), np.zeros(2), np.zeros(2))
     with pytest.raises(ValueError):
         HsdWeights(l1, l1, l1)
+
+
+_PROBE = """
+import hashlib, numpy as np
+from codec.entropy.hsd import HsdLayer, HsdWeights, hyper_scale_decode
+rng = np.random.default_rng(4)
+c, m = 16, 48
+layers = [HsdLayer(rng.integers(-128, 128, (co, ci, k, k)), rng.integers(-2**20, 2**20, co), rng.integers(0, 9, co))
+          for co, ci, k in [(m, c, 1), (m, m, 3), (16 * c, m, 1)]]
+out = hyper_scale_decode(rng.integers(-31, 32, (c, 9, 11)), HsdWeights(*layers), 33, 41)
+print(hashlib.sha256(out.tobytes()).hexdigest())
+"""
+
+
+def test_same_result_in_another_process_with_one_blas_thread():
+    import os
+    import subprocess
+    import sys
+
+    here = subprocess.run([sys.executable, "-c", _PROBE], capture_output=True, text=True, check=True).stdout
+    env = dict(os.environ, OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1", MKL_NUM_THREADS="1")
+    single = subprocess.run([sys.executable, "-c", _PROBE], capture_output=True, text=True, check=True,
+                            env=env).stdout
+    ns = {}
+    exec(_PROBE.replace("print(", "result = ("), ns)
+    assert here == single == ns["result"] + "\n"
