@@ -1,0 +1,1 @@
+"""The learned codec backend: networks, entropy layer, encode/decode."""
