@@ -96,6 +96,10 @@ def test_escape_forms_and_limits():
         encode_residual(np.array([4 + 32768]), np.array([10], np.uint8), 1)
     with pytest.raises(BuildError):
         encode_residual(np.array([0]), np.array([32], np.uint8), 1)
+    with pytest.raises(BuildError):
+        encode_residual(np.array([2**32 + 1]), np.array([10], np.uint8), 1)    # would wrap to 1 in int32
+    with pytest.raises(BuildError):
+        encode_residual(np.array([0.5]), np.array([10], np.uint8), 1)
 
 
 def test_single_thread_layout_by_hand():

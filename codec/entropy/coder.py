@@ -53,6 +53,16 @@ def _row_indices(rows, err) -> np.ndarray:
     return idx
 
 
+def _int32_values(values) -> np.ndarray:
+    """Flat int32 copy of integer input; values that int32 cannot hold are an error, not a silent wrap."""
+    v = np.asarray(values)
+    if v.size and not np.issubdtype(v.dtype, np.integer):
+        raise BuildError(f"values must be integers, got {v.dtype}")
+    if v.dtype != np.int32 and v.size and (v.min() < -2**31 or v.max() >= 2**31):
+        raise BuildError("value outside the int32 range")
+    return np.ascontiguousarray(v.reshape(-1), dtype=np.int32)
+
+
 def group_aligned(count: int, total: int, n_threads: int) -> bool:
     """True when the first `count` of `total` positions end every thread on a group of 4 (count ≡ 0 mod 4n)
     or nothing is cut (entropy.md §8). `decode_residual(count=...)` is exact for any count (it finishes the
@@ -72,7 +82,7 @@ def encode_residual(values, rows, n_threads: int) -> list[bytes]:
     """Code residual values (int, |r| <= bound + 32767) at per-position rows; skipped positions
     (row SKIP_ROW) are not coded, whatever their value. Returns one byte range per thread."""
     n = _check_threads(n_threads)
-    v = np.ascontiguousarray(np.asarray(values).reshape(-1), dtype=np.int32)
+    v = _int32_values(values)
     idx = _row_indices(rows, BuildError)
     if v.size != idx.size:
         raise BuildError(f"{v.size} values but {idx.size} rows")
@@ -196,7 +206,7 @@ def encode_z(parts: Sequence[tuple[np.ndarray, tb.TansTables]], n_threads: int) 
             s = np.asarray(sym)
             if s.ndim != 3:
                 raise ValueError("z symbols must be (C, h, w)")
-            v = np.ascontiguousarray(s.reshape(-1), dtype=np.int32)
+            v = _int32_values(s)
             passes.append((_z_indices(s.shape, t, off), v, v.size))
         return _metans.encode(_metans.KIND_Z, n, targs, passes)
     except ValueError as exc:
