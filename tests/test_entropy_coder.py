@@ -69,7 +69,7 @@ def random_case(rng, n_pos, skip=0.2, escapes=0.1):
     return vals.astype(np.int32), rows
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=200, deadline=None)
 @given(seed=st.integers(0, 2**32 - 1), n=st.integers(1, 16), n_pos=st.integers(0, 300),
        skip=st.sampled_from([0.0, 0.3, 1.0]), escapes=st.sampled_from([0.0, 0.1, 0.5]))
 def test_residual_round_trip_matches_reference_reader(seed, n, n_pos, skip, escapes):
@@ -123,7 +123,7 @@ def test_skipped_positions_cost_nothing_and_decode_zero():
         assert not decode_residual(ranges, rows, n)[0].any()
 
 
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=150, deadline=None)
 @given(seed=st.integers(0, 2**32 - 1), n=st.integers(1, 16), n_pos=st.integers(0, 600), data=st.data())
 def test_prefix_decoding_and_cut(seed, n, n_pos, data):
     """Any prefix decodes like the full stream (the cut group is finished); the ranges cut below the
