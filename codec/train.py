@@ -1,0 +1,216 @@
+"""Train the codec: `python -m codec.train --minutes 30 --out runs/main`.
+
+Rate-distortion loss over the four rate regimes (model_id 0..3, one lambda each), nested channel dropout
+so that channel prefixes decode well, a distortion-first start, a time-based learning-rate schedule, and
+quantisation-aware fine-tuning of the integer hyper-scale decoder in the last part of the run.
+Resumable: `--resume CKPT` continues from a checkpoint (weights, optimiser, step, elapsed time).
+"""
+from __future__ import annotations
+
+import argparse
+import glob
+import json
+import math
+import os
+import time
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from PIL import Image
+
+from .colour import rgb_to_ycbcr, ycbcr_to_rgb, upsample_420
+from .model import C_CHROMA, C_LUMA, NUM_MODELS, Codec
+
+LAMBDAS = (0.0018, 0.0054, 0.016, 0.048)   # lambda * 255^2 * MSE + bpp, per model_id
+HERE = os.path.dirname(os.path.abspath(__file__))
+DEFAULT_TRAIN = os.path.join(HERE, "..", "..", "shared", "data", "train")
+DEFAULT_VAL = os.path.join(HERE, "..", "..", "shared", "data", "val")
+
+
+def load_images(folder: str, device) -> list[torch.Tensor]:
+    paths = sorted(glob.glob(os.path.join(folder, "*.png")) + glob.glob(os.path.join(folder, "*.jpg")))
+    if not paths:
+        raise SystemExit(f"no training images in {folder}")
+    return [torch.from_numpy(np.asarray(Image.open(p).convert("RGB"))).permute(2, 0, 1).contiguous().to(device)
+            for p in paths]
+
+
+def random_batch(images, batch, crop, gen: np.random.Generator):
+    out = []
+    while len(out) < batch:
+        im = images[gen.integers(len(images))]
+        _, h, w = im.shape
+        if h < crop or w < crop:
+            continue
+        y, x = gen.integers(h - crop + 1), gen.integers(w - crop + 1)
+        c = im[:, y:y + crop, x:x + crop]
+        if gen.random() < 0.5:
+            c = c.flip(2)
+        out.append(c)
+    return torch.stack(out).float() / 255.0
+
+
+def reconstruct_rgb(y_rec, uv_rec):
+    return ycbcr_to_rgb(torch.cat([y_rec, upsample_420(uv_rec)], 1))
+
+
+def prefix_masks(batch, prob, gen, device):
+    """Nested channel dropout: some samples keep only a random prefix of channels (multiples of 8)."""
+    ky = torch.ones(batch, C_LUMA, 1, 1, device=device)
+    kuv = torch.ones(batch, C_CHROMA, 1, 1, device=device)
+    for i in range(batch):
+        if gen.random() < prob:
+            ky[i, 8 * int(gen.integers(1, C_LUMA // 8 + 1)):] = 0
+            kuv[i, 8 * int(gen.integers(1, C_CHROMA // 8 + 1)):] = 0
+    return ky, kuv
+
+
+@torch.no_grad()
+def evaluate(model: Codec, images, device) -> list[dict]:
+    """Estimated rate (ideal code length) and PSNR-RGB per model_id on whole images cropped to 64."""
+    model.eval()
+    rows = []
+    for mid in range(NUM_MODELS):
+        bpp, psnr = [], []
+        for im in images:
+            _, h, w = im.shape
+            x = im[:, : h // 64 * 64, : w // 64 * 64].unsqueeze(0).float().to(device) / 255.0
+            y_rec, uv_rec, bits, _ = model(rgb_to_ycbcr(x), torch.tensor([mid], device=device), train=False)
+            rec = reconstruct_rgb(y_rec, uv_rec).clamp(0, 1)
+            mse = F.mse_loss((rec * 255).round(), x * 255).item()
+            bpp.append(bits.item() / (x.shape[2] * x.shape[3]))
+            psnr.append(10 * math.log10(255 ** 2 / mse))
+        rows.append({"model_id": mid, "bpp": float(np.mean(bpp)), "psnr": float(np.mean(psnr))})
+    model.train()
+    return rows
+
+
+def param_groups(model: Codec, lr):
+    gains = [p for n, p in model.named_parameters() if n.endswith("gain_log")]
+    tables = [p for n, p in model.named_parameters() if n.endswith("z_logits")]
+    rest = [p for n, p in model.named_parameters() if not (n.endswith("gain_log") or n.endswith("z_logits"))]
+    return [{"params": rest, "lr": lr, "scale": 1.0},
+            {"params": tables, "lr": lr * 10, "scale": 10.0},
+            {"params": gains, "lr": lr * 200, "scale": 200.0}]
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--train", default=DEFAULT_TRAIN)
+    ap.add_argument("--val", default=DEFAULT_VAL)
+    ap.add_argument("--out", default="runs/main")
+    ap.add_argument("--minutes", type=float, default=30.0, help="wall-clock budget of this run")
+    ap.add_argument("--batch", type=int, default=8)
+    ap.add_argument("--crop", type=int, default=256)
+    ap.add_argument("--lr", type=float, default=5e-4)
+    ap.add_argument("--qat-from", type=float, default=0.8, help="fraction of the run after which the HSD is fake-quantised")
+    ap.add_argument("--dropout", type=float, default=0.25, help="probability of a channel-prefix sample")
+    ap.add_argument("--resume", default=None)
+    ap.add_argument("--threads", type=int, default=0)
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--amp", action=argparse.BooleanOptionalAction, default=None,
+                    help="bf16 autocast for the transforms (default: on with CUDA)")
+    ap.add_argument("--eval-every", type=float, default=5.0, help="minutes between validations")
+    args = ap.parse_args(argv)
+
+    device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    torch.backends.cudnn.benchmark = True
+    torch.backends.cuda.matmul.allow_tf32 = True
+    torch.backends.cudnn.allow_tf32 = True
+    os.makedirs(args.out, exist_ok=True)
+    gen = np.random.default_rng(args.seed)
+    torch.manual_seed(args.seed)
+
+    train_imgs = load_images(args.train, device)
+    val_imgs = load_images(args.val, "cpu") if args.val and os.path.isdir(args.val) else []
+    model = Codec().to(device)
+    opt = torch.optim.Adam(param_groups(model, args.lr))
+    step, done_s, history = 0, 0.0, []
+    if args.resume:
+        ck = torch.load(args.resume, map_location=device)
+        if "model" not in ck:                  # a weights-only file (fp16 tensors are widened on copy)
+            ck = {"model": ck}
+        model.load_state_dict(ck["model"])
+        if "opt" in ck:
+            opt.load_state_dict(ck["opt"])
+        history = ck.get("history", [])
+        print(f"resumed from {args.resume} (previous steps {ck.get('step')}, {ck.get('elapsed_s', 0):.0f} s)")
+    lambdas = torch.tensor(LAMBDAS, device=device)
+    budget = args.minutes * 60
+    t0, last_ck, last_eval, log_t, px = time.time(), time.time(), time.time(), time.time(), 0
+    acc = {"loss": 0.0, "bpp": 0.0, "mse": 0.0, "n": 0}
+    amp = device.type == "cuda" if args.amp is None else args.amp
+
+    def save(tag="last"):
+        ck = {"model": model.state_dict(), "opt": opt.state_dict(), "step": step,
+              "elapsed_s": time.time() - t0, "history": history, "args": vars(args)}
+        for name, obj in ((f"{tag}.pt", ck),
+                          (f"{tag}-weights.pt", {k: v.half() if v.is_floating_point() and v.numel() > 10000 else v
+                                                 for k, v in model.state_dict().items()})):
+            tmp = os.path.join(args.out, name + ".tmp")
+            torch.save(obj, tmp)
+            os.replace(tmp, os.path.join(args.out, name))
+
+    while True:
+        frac = (time.time() - t0) / budget
+        if frac >= 1.0:
+            break
+        warm = min(1.0, step / 300)
+        lr_scale = warm * (0.5 * (1 + math.cos(math.pi * min(frac, 1.0))) * 0.95 + 0.05)
+        for g in opt.param_groups:
+            g["lr"] = args.lr * g["scale"] * lr_scale
+        quant = frac >= args.qat_from
+        model.ent_y.hsd.quantised = model.ent_uv.hsd.quantised = quant
+        rate_w = 0.1 + 0.9 * min(1.0, frac / 0.15)          # distortion-first start
+
+        x = random_batch(train_imgs, args.batch, args.crop, gen)
+        mid = torch.from_numpy(gen.integers(0, NUM_MODELS, args.batch)).to(device)
+        ky, kuv = prefix_masks(args.batch, args.dropout, gen, device)
+        # skip mode (hard mask, no gradient) only once the model has settled, with QAT
+        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=amp):
+            y_rec, uv_rec, bits, _ = model(rgb_to_ycbcr(x), mid, ky, kuv, skip=quant)
+        rec = reconstruct_rgb(y_rec.float(), uv_rec.float())
+        mse = ((rec - x) ** 2).flatten(1).mean(1)
+        npx = x.shape[2] * x.shape[3]
+        bpp = bits / (args.batch * npx)
+        loss = (lambdas[mid] * 255 ** 2 * mse).mean() + rate_w * bpp
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        gnorm = torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        if torch.isfinite(gnorm):         # a rare non-finite step is dropped, not applied
+            opt.step()
+        step += 1
+        px += args.batch * npx
+        acc["loss"] += loss.detach(); acc["bpp"] += bpp.detach(); acc["mse"] += mse.detach().mean(); acc["n"] += 1
+        now = time.time()
+        if now - log_t > 30:
+            n = acc["n"]
+            rec_line = {"step": step, "min": round((now - t0) / 60, 2), "loss": float(acc["loss"]) / n,
+                        "bpp": float(acc["bpp"]) / n, "psnr": 10 * math.log10(1 / max(float(acc["mse"]) / n, 1e-10)),
+                        "px_per_s": px / (now - log_t), "qat": quant}
+            print(json.dumps(rec_line), flush=True)
+            history.append(rec_line)
+            acc = {"loss": 0.0, "bpp": 0.0, "mse": 0.0, "n": 0}
+            log_t, px = now, 0
+        if now - last_ck > 60:
+            save()
+            last_ck = now
+        if val_imgs and now - last_eval > args.eval_every * 60:
+            ev = evaluate(model, val_imgs, device)
+            print(json.dumps({"step": step, "val": ev}), flush=True)
+            history.append({"step": step, "val": ev})
+            last_eval = time.time()
+    model.ent_y.hsd.quantised = model.ent_uv.hsd.quantised = True
+    if val_imgs:
+        ev = evaluate(model, val_imgs, device)
+        print(json.dumps({"step": step, "final_val": ev}), flush=True)
+        history.append({"step": step, "final_val": ev})
+    save()
+    print(f"done: {step} steps in {(time.time() - t0) / 60:.1f} min", flush=True)
+
+
+if __name__ == "__main__":
+    main()
