@@ -85,3 +85,4 @@ def test_iloc_extents_past_the_file_are_not_read():
     tree = parse_file(data)
     assert any(f.rule == "BOX-006" and "outside" in f.message for f in tree.all_findings())
     assert tree.get("mdat/item[1]") is None
+

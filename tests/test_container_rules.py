@@ -274,3 +274,19 @@ def test_multi_extent_item_is_joined_and_mapped():
     assert [f for f in tree.all_findings() if f.severity in "EW"] == []
     sorp = tree.get("mdat/item[1]/SORP")
     assert data[sorp.byte_offset:sorp.byte_offset + 2] == b"\xff\x89"
+
+
+def test_extents_claiming_more_than_the_file_are_refused():
+    def greedy(entries):
+        items = [{"item_ID": 1, "method": None, "data_reference_index": 0, "base_offset": 0,
+                  "extent_count": 1000, "extents": [{"extent_index": None, "extent_offset": 0,
+                                                     "extent_length": 0}] * 1000}]
+        sizes = {"offset_size": 4, "length_size": 4, "base_offset_size": 0, "index_size": 0}
+        return box("iloc", full(S.iloc, 0, sizes=sizes, item_count=1, items=items))
+    data = make(iloc_fn=greedy)
+    findings = parse_file(data).all_findings()
+    assert any(f.rule == "BOX-006" and "more than the file holds" in f.message for f in findings)
+    from jpegai_fmt.container import unwrap
+    from jpegai_fmt.errors import JpegAiError
+    with pytest.raises(JpegAiError):
+        unwrap(data)

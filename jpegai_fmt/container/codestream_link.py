@@ -24,10 +24,6 @@ class CodestreamFacts:
     colour_transform_idx: int
     cicp: dict | None  # colour_primaries, transfer_characteristics, matrix_coefficients, full_range_flag
 
-    @property
-    def colr_source(self) -> str:
-        return "RDI" if self.cicp is not None else "defaults"
-
 
 def _facts(cs: Codestream) -> CodestreamFacts | None:
     if cs.pih is None:

@@ -42,8 +42,6 @@ def parse_file(data: bytes, *, syntax: str = "IS", lenient: bool = False) -> Nod
         tree, facts, error = read_item(item_data.data, syntax=syntax)
         nest_codestream(node, tree, item_data.ranges)
         check_codestream(model, node, item_data.data, facts, None if error is None else error.describe())
-        if facts is not None:
-            root.value = f"HEIF, colr from {facts.colr_source}"
     for other in model.item_order:
         if other is not item and model.items.get(other.id) is other and other.type != LAYOUT["item_type"]:
             d = model.item_data(other.id)

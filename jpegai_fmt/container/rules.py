@@ -402,20 +402,21 @@ def _box012(prop, facts: CodestreamFacts) -> None:
 
 
 def _box013(prop, facts: CodestreamFacts) -> None:
+    """Also labels the colr node with where its values come from (RDI CICP or §3 defaults)."""
     nclx = prop.fields.nclx
     values = {k: nclx[k] for k in CICP_FIELDS}
     values["full_range_flag"] = int(nclx.range.full_range_flag)
     if nclx.range.reserved:
         report(prop.node, "BOX-013", "reserved", value=nclx.range.reserved)
     if facts.cicp is not None:
-        for k, expected in facts.cicp.items():
-            if values[k] != expected:
-                report(prop.node, "BOX-013", "rdi_mismatch", field=k, value=values[k], expected=expected)
-        return
-    defaults = LAYOUT["colr_defaults"].get(str(facts.colour_transform_idx))
-    if defaults is None:
-        return
-    for k, expected in defaults.items():
-        if values[k] != expected:
-            report(prop.node, "BOX-013", "not_default", field=k, value=values[k],
-                   idx=facts.colour_transform_idx, expected=expected)
+        source, case, expected_values = "RDI CICP", "rdi_mismatch", facts.cicp
+    else:
+        source, case = f"defaults for colour_transform_idx {facts.colour_transform_idx}", "not_default"
+        expected_values = LAYOUT["colr_defaults"].get(str(facts.colour_transform_idx), {})
+    differs = False
+    for k, expected in expected_values.items():
+        if not k.startswith("_") and values[k] != expected:
+            differs = True
+            report(prop.node, "BOX-013", case, field=k, value=values[k], expected=expected,
+                   idx=facts.colour_transform_idx)
+    prop.node.value = f"colr (nclx {'differs from' if differs else 'matches'} the {source})"
