@@ -3,6 +3,8 @@ project errors, never a crash, hang or unbounded memory."""
 import time
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from jpegai_fmt.codestream import build_codestream
 from jpegai_fmt.container import parse_file, unwrap, wrap
@@ -86,3 +88,23 @@ def test_iloc_extents_past_the_file_are_not_read():
     assert any(f.rule == "BOX-006" and "outside" in f.message for f in tree.all_findings())
     assert tree.get("mdat/item[1]") is None
 
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, len(JAI) - 1), st.integers(0, 255), st.sampled_from("sid")),
+                min_size=1, max_size=6))
+def test_random_edits_never_crash(edits):
+    data = bytearray(JAI)
+    for pos, value, op in edits:
+        pos = min(pos, len(data) - 1)
+        if op == "s":
+            data[pos] = value
+        elif op == "i":
+            data.insert(pos, value)
+        elif len(data) > 1:
+            del data[pos]
+    parse_file(bytes(data))
+    try:
+        unwrap(bytes(data))
+    except JpegAiError:
+        pass
