@@ -1,0 +1,388 @@
+"""Encode pictures into JPEG AI codestreams and decode them, with our model set.
+
+The split follows the standard: everything that decides which bits belong to which symbol (z, the
+integer hyper-scale decoder, gains, BDL, skip) is integer arithmetic shared by encoder and decoder
+(`residual_rows`); the float networks only shape the picture (analysis, mu, synthesis).
+"""
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from jpegai_fmt.codestream import build_codestream, parse_codestream
+from jpegai_fmt.errors import BuildError, DecodeError, ModelMismatchError
+from jpegai_fmt.geometry import regions as region_grid
+from jpegai_fmt.layout import build_dependent_residual, build_independent_residual, build_memory
+from jpegai_fmt.markers import Marker
+from jpegai_fmt.pih import default_component, default_fields
+
+from . import entropy
+from .entropy.hsd import hyper_scale_decode
+from .entropy.sigma import residual_rows as rows_from_sigma, sigma_skip_index
+from .weights import IntegerModel, integer_model
+
+C_MAX = (160, 96)
+Z_OFFSET = 31
+LOG_K = math.log(54.82 / 0.11) / 31
+BDL_RANGE = (-1069, 702)                 # what the reference encoder produces (PIH-008)
+LEVEL_MAX_SAMPLES = (6_220_800, 24_883_200, 99_532_800, 149_817_600, 398_131_200)
+LEVEL_MODELS_IS = ({2}, {2, 3}, {0, 1, 2, 3})
+# sRGB output: the decoder converts to RGB (colour_transform_idx 1), so matrix = identity
+SRGB_RDI = {"cicp_info_present_flag": 1, "mdcv_info_present_flag": 0, "clli_info_present_flag": 0,
+            "dm_present_flag": 0, "ri_reserved_zero_4bits": 0, "colour_primaries": 1,
+            "transfer_characteristics": 13, "matrix_coefficients": 0, "image_full_range_flag": 1,
+            "chroma420_sample_loc_type": 0, "cicp_reserved_zero_4bits": 0}
+
+
+@dataclass
+class EncodeSettings:
+    model_id: int = 2
+    bdl: tuple[int, int] = (0, 0)
+    threads: int = 1                      # residual threads per component (and SOZ)
+    num_chs: tuple[int, int] = C_MAX
+    regions: tuple[int, int] = (1, 1)     # rows, columns
+    independent_regions: bool = False
+    channel_index: bool = True            # write the extraction index into the UDI record
+
+
+@dataclass
+class Analysis:
+    """Encoder-side latents of one picture (computed once, reused while searching for a rate)."""
+    width: int
+    height: int
+    coded: tuple[int, int]
+    y: list[np.ndarray]                   # per component (C, h_lat, w_lat) float32
+    z: list[np.ndarray]                   # per component (C, h_z, w_z) int in -31..31
+    mu: list[np.ndarray]
+    hsd: list[np.ndarray]                 # integer HSD output per component
+
+
+@dataclass
+class Decoded:
+    rgb: np.ndarray
+    timings: dict = field(default_factory=dict)
+    symbols_sha256: str = ""
+
+
+def _threads_field(n: int) -> tuple[int, int | None]:
+    if n not in (1, 2, 4, 8, 16):
+        raise BuildError(f"thread count {n} is not one of 1, 2, 4, 8, 16")
+    return (0, None) if n == 1 else (1, n.bit_length() - 2)
+
+
+def gain_step(gain_log: np.ndarray, bdl: int) -> np.ndarray:
+    """Quantisation gain per channel from Q7 log units, rounded to 10 fractional bits (entropy.md 5.3)."""
+    g = np.exp((np.asarray(gain_log, np.float64) + bdl) * LOG_K / 128.0)
+    return np.round(g * 1024.0) / 1024.0 + 1e-9
+
+
+def level_for(width: int, height: int, model_id: int) -> int:
+    l0 = next((i + 1 for i, m in enumerate(LEVEL_MAX_SAMPLES) if width * height <= m), None)
+    if l0 is None:
+        raise BuildError(f"picture {width}x{height} exceeds every level")
+    l1 = next(i for i, s in enumerate(LEVEL_MODELS_IS) if model_id in s)
+    return 10 * l0 + l1
+
+
+def hsd_outputs(im: IntegerModel, z: list[np.ndarray], h_lat: int, w_lat: int) -> list[np.ndarray]:
+    return [hyper_scale_decode(z[c], im.hsd[c], h_lat, w_lat) for c in (0, 1)]
+
+
+def component_rows(im: IntegerModel, hsd: np.ndarray, c: int, model_id: int, bdl: int) -> np.ndarray:
+    """Row per latent element (C, h, w), 255 where skipped: the parsing-critical integer path."""
+    return rows_from_sigma(sigma_skip_index(hsd, im.gains[c][model_id], bdl))
+
+
+def _region_list(w: int, h: int, regions: tuple[int, int]):
+    return region_grid(w, h, regions[0], regions[1])
+
+
+# ------------------------------------------------------------------------------------------- encoder
+
+def _to_tensor(rgb: np.ndarray, coded: tuple[int, int]):
+    import torch
+    import torch.nn.functional as F
+    h, w = rgb.shape[:2]
+    x = torch.from_numpy(np.ascontiguousarray(rgb)).permute(2, 0, 1).unsqueeze(0).float() / 255.0
+    return F.pad(x, (0, coded[0] - w, 0, coded[1] - h), mode="replicate")
+
+
+def analyse(model, rgb: np.ndarray) -> Analysis:
+    """Run the analysis and hyper networks once; coded size = display size rounded up to 64."""
+    import torch
+    import torch.nn.functional as F
+
+    from .colour import rgb_to_ycbcr
+    rgb = np.asarray(rgb)
+    if rgb.ndim != 3 or rgb.shape[2] != 3 or rgb.dtype != np.uint8:
+        raise BuildError("encode expects an 8-bit RGB picture (H, W, 3)")
+    h, w = rgb.shape[:2]
+    coded = (max(64, -(-w // 64) * 64), max(64, -(-h // 64) * 64))
+    if coded[0] - w > 63 or coded[1] - h > 63:
+        raise BuildError(f"picture {w}x{h} too small to code (display differences are at most 63)")
+    im = integer_model()
+    with torch.no_grad():
+        ycc = rgb_to_ycbcr(_to_tensor(rgb, coded))
+        lat = [model.ana_y(ycc[:, :1] - 0.5), model.ana_uv(F.avg_pool2d(ycc[:, 1:], 2) - 0.5)]
+        ents = (model.ent_y, model.ent_uv)
+        z = [ents[c].hyper_enc(lat[c]).round().clamp(-31, 31) for c in (0, 1)]
+        h_lat, w_lat = lat[0].shape[2:]
+        mu = [ents[c].hmd(z[c], h_lat, w_lat)[0].numpy() for c in (0, 1)]
+    zi = [zz[0].numpy().astype(np.int64) for zz in z]
+    return Analysis(w, h, coded, [l[0].numpy() for l in lat], zi, mu, hsd_outputs(im, zi, h_lat, w_lat))
+
+
+def residual_symbols(an: Analysis, c: int, gain_log: np.ndarray, bdl: int) -> np.ndarray:
+    m = gain_step(gain_log, bdl)[:, None, None]
+    return np.rint((an.y[c] - an.mu[c]) * m).astype(np.int32)
+
+
+def encode_analysis(an: Analysis, s: EncodeSettings) -> bytes:
+    """Entropy-code an analysed picture with the given rate and layout settings."""
+    im = integer_model()
+    w, h = an.coded
+    regs = _region_list(w, h, s.regions)
+    payload = {0: [], 1: []}
+    index_parts = []
+    for c in (0, 1):
+        n = s.num_chs[c]
+        if not 0 <= n <= C_MAX[c]:
+            raise BuildError(f"num_chs[{c}] = {n} outside 0..{C_MAX[c]}")
+        bdl = s.bdl[c]
+        rows = component_rows(im, an.hsd[c], c, s.model_id, bdl)
+        r = residual_symbols(an, c, im.gains[c][s.model_id], bdl)
+        memories = []
+        for reg in regs:
+            y0, y1, x0, x1 = reg.latent
+            seq_rows = rows[:n, y0:y1, x0:x1].reshape(-1)
+            seq_vals = np.where(seq_rows == entropy.SKIP_ROW, 0, r[:n, y0:y1, x0:x1].reshape(-1))
+            threads = entropy.encode_residual(seq_vals, seq_rows, s.threads)
+            memories.append(build_memory(threads))
+            index_parts.append((c, reg, seq_rows, threads))
+        if s.independent_regions:
+            payload[c] = [build_independent_residual(reg.index, m) for reg, m in zip(regs, memories)]
+        else:
+            payload[c] = [build_dependent_residual(memories)]
+    z_tables = [entropy.z_tables(im.z_freqs[c]) for c in (0, 1)]
+    soz = build_memory(entropy.encode_z([(an.z[c] + Z_OFFSET, z_tables[c]) for c in (0, 1)], s.threads))
+    fields = _pih_fields(an, s)
+    udi = _udi_record(im.model_set, s, index_parts)
+    return build_codestream(fields, soz=soz, sorp=payload[0], sors=payload[1], rdi=SRGB_RDI, udi=udi)
+
+
+def _pih_fields(an: Analysis, s: EncodeSettings) -> dict:
+    w, h = an.coded
+    mt, lg = _threads_field(s.threads)
+    comps = []
+    for c in (0, 1):
+        comp = default_component(c, num_chs=s.num_chs[c], multi_threading_r=mt)
+        if mt:
+            comp["log2_num_threads_r_minus1"] = lg
+        comps.append(comp)
+    fields = default_fields(w, h, decoder_profile_id=0, num_synthesis_transforms_minus1=0,
+                            synthesis_transform_id=[0], level_idc=level_for(w, h, s.model_id),
+                            diff_display_img_width=w - an.width, diff_display_img_height=h - an.height,
+                            model_id=s.model_id, multi_threading_z=mt,
+                            beta_displacement_log_plus_2048_0=s.bdl[0] + 2048, component=comps)
+    if mt:
+        fields["log2_num_threads_z_minus1"] = lg
+    if s.bdl[1] != s.bdl[0]:
+        fields["independent_beta_uv"] = 1
+        fields["beta_displacement_log_plus_2048_1"] = s.bdl[1] + 2048
+    if s.regions != (1, 1):
+        fields.update(region_partitioning_flag=1, num_ver_splits_minus1=s.regions[0] - 1,
+                      num_hor_splits_minus1=s.regions[1] - 1,
+                      region_residual_in_its_own_substream_flag=int(s.independent_regions))
+        if not s.independent_regions:
+            fields.update(hyper_decoder_overlap_in_latent_samples=0, mcm_overlap_in_latent_samples=0)
+    return fields
+
+
+def _udi_record(model_set: bytes, s: EncodeSettings, index_parts) -> bytes:
+    from jpegai_fmt import udi_record
+    index = None
+    if s.channel_index:
+        from .entropy import channel_index_for
+        index = channel_index_for(index_parts, s.threads)
+    return udi_record.build_record(model_set, index)
+
+
+# ------------------------------------------------------------------------------------------- decoder
+
+def _codestream_bytes(data: bytes) -> bytes:
+    if data[4:8] == b"ftyp":
+        from jpegai_fmt.container import unwrap
+        return unwrap(data)
+    return data
+
+
+def _our_model(cs) -> IntegerModel:
+    from jpegai_fmt import udi_record
+    im = integer_model()
+    rec = udi_record.parse_record(cs.udi) if cs.udi is not None else None
+    if rec is None:
+        raise ModelMismatchError("this stream carries no jpegai-fmt model-set record (UDI): it was made by "
+                                 "another encoder whose networks we do not have; parse/validate/inspect work, "
+                                 "decode does not")
+    if rec.model_set != im.model_set:
+        raise ModelMismatchError(f"stream made with model set {rec.model_set.hex()}, ours is "
+                                 f"{im.model_set.hex()}: decode needs the same weights")
+    return im
+
+
+def _thread_bytes(payload: bytes, mem) -> list[bytes]:
+    return [payload[o:o + n] for o, n in mem.threads]
+
+
+def _payloads(cs, marker: Marker) -> dict[int, list[bytes]]:
+    """Thread ranges per region index present in the SORP or SORS segments."""
+    segs = [(i, s) for i, s in enumerate(cs.segments) if s.marker == marker]
+    if not segs:
+        raise DecodeError(f"no {marker.name} segment")
+    return {part.index: _thread_bytes(seg.payload, part.memory)
+            for i, seg in segs for part in cs.layouts[i].parts}
+
+
+@dataclass
+class StreamState:
+    """What parsing needs, decoded from the integer path only (no float network)."""
+    cs: object
+    im: IntegerModel
+    rows: list[np.ndarray]                # per component (C, h, w)
+    z: list[np.ndarray]
+    regions: list
+
+
+def parse_state(data: bytes) -> StreamState:
+    cs = parse_codestream(_codestream_bytes(data))
+    im = _our_model(cs)
+    p = cs.pih
+    w, h = p.width, p.height
+    h_lat, w_lat = p.latent_size
+    h_z, w_z = p.hyper_size
+    soz_idx = next(i for i, s in enumerate(cs.segments) if s.marker == Marker.SOZ)
+    z_tables = [entropy.z_tables(im.z_freqs[c]) for c in (0, 1)]
+    zs, _ = entropy.decode_z(_thread_bytes(cs.segments[soz_idx].payload, cs.layouts[soz_idx]),
+                             [((C_MAX[c], h_z, w_z), z_tables[c]) for c in (0, 1)], p.n_z)
+    z = [zz.astype(np.int64) - Z_OFFSET for zz in zs]
+    hsd = hsd_outputs(im, z, h_lat, w_lat)
+    rows = [component_rows(im, hsd[c], c, p["model_id"], p.bdl[c]) for c in (0, 1)]
+    return StreamState(cs, im, rows, z, _region_list(w, h, p.region_grid))
+
+
+def residual_rows(data: bytes) -> dict:
+    """Rows in coding order per (component, region index): what extraction needs to find cut points."""
+    st = parse_state(data)
+    out = {}
+    for c in (0, 1):
+        n = st.cs.pih.num_chs[c]
+        for reg in st.regions:
+            y0, y1, x0, x1 = reg.latent
+            out[(c, reg.index)] = st.rows[c][:n, y0:y1, x0:x1].reshape(-1).copy()
+    return out
+
+
+def decode(data: bytes, luma_channels: int | None = None, chroma_channels: int | None = None,
+           model=None) -> Decoded:
+    import hashlib
+
+    import torch
+
+    from .colour import upsample_420, ycbcr_to_rgb
+    from .weights import load_networks
+    t0 = time.perf_counter()
+    st = parse_state(data)
+    p = st.cs.pih
+    keep = [min(x if x is not None else C_MAX[c], p.num_chs[c]) for c, x in enumerate((luma_channels,
+                                                                                       chroma_channels))]
+    h_lat, w_lat = p.latent_size
+    markers = (Marker.SORP, Marker.SORS)
+    r = [np.zeros((C_MAX[c], h_lat, w_lat), np.int32) for c in (0, 1)]
+    sha = hashlib.sha256()
+    for c in (0, 1):
+        mems = _payloads(st.cs, markers[c])
+        n = p.num_chs[c]
+        nthr = p.n_r[c]
+        for reg in st.regions:
+            if reg.index not in mems:
+                continue                      # an absent independent region decodes as zero residual
+            y0, y1, x0, x1 = reg.latent
+            seq_rows = st.rows[c][:n, y0:y1, x0:x1].reshape(-1)
+            vals, _ = entropy.decode_residual(mems[reg.index], seq_rows, nthr,
+                                              count=keep[c] * (y1 - y0) * (x1 - x0))
+            sha.update(vals.tobytes())
+            r[c][:n, y0:y1, x0:x1] = vals.reshape(n, y1 - y0, x1 - x0)
+    t1 = time.perf_counter()
+    model = model or load_networks()
+    with torch.no_grad():
+        lat = []
+        ents = (model.ent_y, model.ent_uv)
+        for c in (0, 1):
+            z = torch.from_numpy(st.z[c]).float().unsqueeze(0)
+            mu = ents[c].hmd(z, h_lat, w_lat)[0]
+            m = torch.from_numpy(gain_step(st.im.gains[c][p["model_id"]], p.bdl[c])).float().view(-1, 1, 1)
+            lat.append((mu + torch.from_numpy(r[c]).float() / m).unsqueeze(0))
+        y_rec = model.syn_y(lat[0]) + 0.5
+        uv_rec = model.syn_uv(lat[1], lat[0]) + 0.5
+        rgb = ycbcr_to_rgb(torch.cat([y_rec, upsample_420(uv_rec)], 1))[0]
+    dw, dh = p.display_size
+    out = (rgb.clamp(0, 1) * 255).round().to(torch.uint8).permute(1, 2, 0).numpy()[:dh, :dw].copy()
+    t2 = time.perf_counter()
+    return Decoded(out, {"parse_entropy_s": t1 - t0, "synthesis_s": t2 - t1}, sha.hexdigest())
+
+
+def decode_array(data: bytes, luma_channels: int | None = None, chroma_channels: int | None = None) -> np.ndarray:
+    return decode(data, luma_channels, chroma_channels).rgb
+
+
+# ------------------------------------------------------------------------------------------- rate search
+
+def encode(rgb: np.ndarray, *, bpp: float | None = None, settings: EncodeSettings | None = None,
+           model=None, progress=None) -> bytes:
+    """Encode with fixed settings, or search model_id and BDL so the stream lands near `bpp`."""
+    from .weights import load_networks
+    model = model or load_networks()
+    an = analyse(model, rgb)
+    s = settings or EncodeSettings()
+    if bpp is None:
+        return encode_analysis(an, s)
+    return search_rate(an, bpp, s, progress)
+
+
+def search_rate(an: Analysis, target_bpp: float, base: EncodeSettings, progress=None) -> bytes:
+    """Rate grows with model_id and with BDL; pick the regime bracketing the target, then bisect BDL."""
+    pixels = an.width * an.height
+
+    def rate(model_id, bdl):
+        s = EncodeSettings(**{**base.__dict__, "model_id": model_id, "bdl": (bdl, bdl)})
+        data = encode_analysis(an, s)
+        if progress:
+            progress()
+        return len(data) * 8 / pixels, data
+
+    lo_b, hi_b = BDL_RANGE
+    best = None
+    for mid in range(4):
+        lo_rate, lo_data = rate(mid, lo_b)
+        hi_rate, hi_data = rate(mid, hi_b)
+        for cand in ((lo_rate, lo_data), (hi_rate, hi_data)):
+            if best is None or abs(cand[0] - target_bpp) < abs(best[0] - target_bpp):
+                best = cand
+        if lo_rate <= target_bpp <= hi_rate:
+            a, b = lo_b, hi_b
+            while b - a > 1:
+                mid_b = (a + b) // 2
+                r, d = rate(mid, mid_b)
+                if abs(r - target_bpp) < abs(best[0] - target_bpp):
+                    best = (r, d)
+                if r < target_bpp:
+                    a = mid_b
+                else:
+                    b = mid_b
+                if abs(best[0] - target_bpp) <= 0.01 * target_bpp:
+                    break
+            break
+    return best[1]

@@ -1,0 +1,118 @@
+"""The shipped model set: float networks (torch, fp16 on disk) and the integer data that parsing needs
+(HSD int8 layers, integer gain vectors, z frequencies) in a numpy file that loads without torch.
+
+The model-set id (first 16 bytes of SHA-256 over both files) goes into every stream's UDI record, so a
+decoder can tell our streams from streams made with other weights before it decodes anything.
+
+Export: `python -m codec.weights CHECKPOINT` (writes codec/weights/ from a training checkpoint).
+"""
+from __future__ import annotations
+
+import functools
+import hashlib
+import os
+import sys
+from dataclasses import dataclass
+
+import numpy as np
+
+from codec.entropy.hsd import HsdLayer, HsdWeights
+
+HERE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "weights")
+FLOAT_FILE = os.path.join(HERE, "networks.pt")
+INT_FILE = os.path.join(HERE, "integer.npz")
+COMPONENTS = ("y", "uv")
+Z_FREQ_TOTAL = 1 << 16
+
+
+@dataclass(frozen=True)
+class IntegerModel:
+    """Everything parsing depends on, per component c: HSD, gains[model_id][channel] (Q7), z frequencies."""
+    hsd: tuple[HsdWeights, HsdWeights]
+    gains: tuple[np.ndarray, np.ndarray]
+    z_freqs: tuple[np.ndarray, np.ndarray]
+    model_set: bytes
+
+
+def model_set_id(paths=(FLOAT_FILE, INT_FILE)) -> bytes:
+    h = hashlib.sha256()
+    for p in paths:
+        with open(p, "rb") as f:
+            h.update(f.read())
+    return h.digest()[:16]
+
+
+@functools.lru_cache(maxsize=1)
+def integer_model() -> IntegerModel:
+    if not os.path.exists(INT_FILE):
+        raise FileNotFoundError(f"model data missing: {INT_FILE}")
+    d = np.load(INT_FILE)
+    hsd = tuple(HsdWeights(*(HsdLayer(d[f"{c}.l{i}.w"], d[f"{c}.l{i}.b"], d[f"{c}.l{i}.s"]) for i in (1, 2, 3)))
+                for c in COMPONENTS)
+    return IntegerModel(hsd=hsd, gains=tuple(d[f"{c}.gain"] for c in COMPONENTS),
+                        z_freqs=tuple(d[f"{c}.zfreq"] for c in COMPONENTS), model_set=model_set_id())
+
+
+def load_networks():
+    """The float networks (torch imported here, never by syntax-only code)."""
+    import torch
+
+    from .model import Codec
+    model = Codec()
+    state = torch.load(FLOAT_FILE, map_location="cpu")
+    missing, unexpected = model.load_state_dict(state, strict=False)
+    integer_only = [k for k in missing if not (".hsd." in k or k.endswith(("gain_log", "z_logits")))]
+    if unexpected or integer_only:
+        raise RuntimeError(f"weights do not match the networks: missing {integer_only}, unexpected {unexpected}")
+    model.eval()
+    return model
+
+
+# ---- export --------------------------------------------------------------------------------------------
+
+def _int_layer(conv, gain: float) -> dict:
+    """Integer form of one HSD layer, exactly as the fake-quantised training forward computes it."""
+    import torch
+    w = conv.weight.detach().double() * gain
+    b = conv.bias.detach().double() * gain
+    amax = w.abs().flatten(1).amax(1).clamp_min(1e-8)
+    shift = torch.floor(torch.log2(127.0 / amax)).clamp(0, 30)
+    scale = 2.0 ** shift
+    wi = (w * scale.view(-1, 1, 1, 1)).round().clamp(-128, 127).to(torch.int8)
+    bi = (b * scale).round().to(torch.int64)
+    return {"w": wi.numpy(), "b": bi.numpy(), "s": shift.to(torch.int64).numpy()}
+
+
+def export(checkpoint: str, out_dir: str = HERE) -> bytes:
+    import torch
+
+    from .model import Codec
+    state = torch.load(checkpoint, map_location="cpu")
+    state = state.get("model", state)
+    model = Codec()
+    model.load_state_dict({k: v.float() for k, v in state.items()})
+    arrays = {}
+    for c, ent in zip(COMPONENTS, (model.ent_y, model.ent_uv)):
+        for i, (layer, gain) in enumerate(((ent.hsd.l1, 1.0), (ent.hsd.l2, 1.0),
+                                           (ent.hsd.l3, ent.hsd.OUT_GAIN)), start=1):
+            for k, v in _int_layer(layer, gain).items():
+                arrays[f"{c}.l{i}.{k}"] = v
+        arrays[f"{c}.gain"] = ent.gain_log.detach().round().to(torch.int64).numpy()
+        p = torch.softmax(ent.z_logits.detach().double(), 1)
+        arrays[f"{c}.zfreq"] = np.maximum((p * Z_FREQ_TOTAL).round().numpy().astype(np.int64), 1)
+    floats = {k: (v.half() if v.numel() > 10000 else v.float()) for k, v in model.state_dict().items()
+              if ".hsd." not in k and not k.endswith(("gain_log", "z_logits"))}
+    os.makedirs(out_dir, exist_ok=True)
+    tmp_f, tmp_i = os.path.join(out_dir, "networks.pt.tmp"), os.path.join(out_dir, "integer.tmp.npz")
+    torch.save(floats, tmp_f)
+    np.savez_compressed(tmp_i, **arrays)
+    os.replace(tmp_f, os.path.join(out_dir, "networks.pt"))
+    os.replace(tmp_i, os.path.join(out_dir, "integer.npz"))
+    integer_model.cache_clear()
+    return model_set_id((os.path.join(out_dir, "networks.pt"), os.path.join(out_dir, "integer.npz")))
+
+
+if __name__ == "__main__":
+    if len(sys.argv) != 2:
+        sys.exit("usage: python -m codec.weights CHECKPOINT")
+    print("model set", export(sys.argv[1]).hex())

@@ -1,0 +1,39 @@
+"""Helpers shared by the commands that run the codec (encode, decode): picture input, PSNR, progress."""
+from __future__ import annotations
+
+import contextlib
+import math
+import sys
+
+import numpy as np
+
+
+def open_picture(path: str) -> np.ndarray:
+    """Any Pillow-readable picture as 8-bit RGB (H, W, 3)."""
+    from PIL import Image, UnidentifiedImageError
+    try:
+        with Image.open(path) as im:
+            return np.asarray(im.convert("RGB"))
+    except UnidentifiedImageError:
+        raise ValueError(f"{path}: not a picture Pillow can read (PNG, JPEG, PPM, TIFF, ...)") from None
+
+
+def psnr_rgb(a: np.ndarray, b: np.ndarray) -> float:
+    if a.shape != b.shape:
+        raise ValueError(f"reference {a.shape[1]}x{a.shape[0]} differs from decoded {b.shape[1]}x{b.shape[0]}")
+    mse = float(np.mean((a.astype(np.float64) - b.astype(np.float64)) ** 2))
+    return float("inf") if mse == 0 else 10 * math.log10(255.0 ** 2 / mse)
+
+
+@contextlib.contextmanager
+def progress(label: str, enabled: bool = True):
+    """A spinner with a step counter on a terminal (work may take seconds); silent when piped."""
+    if not (enabled and sys.stderr.isatty()):
+        yield lambda: None
+        return
+    from rich.console import Console
+    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+    with Progress(SpinnerColumn(), TextColumn(f"{label} {{task.completed}} steps"), TimeElapsedColumn(),
+                  transient=True, console=Console(stderr=True)) as bar:
+        task = bar.add_task(label, total=None)
+        yield lambda: bar.advance(task)
