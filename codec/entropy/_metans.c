@@ -317,6 +317,34 @@ static int dec_all(int kind, int n, const Tables *T, const Pass *passes, int npa
     return 0;
 }
 
+/* One decoding pass that records, for each count in `counts` (ascending positions), every thread's read
+ * position after the groups a prefix decode of that count needs: the cut points of many channel prefixes
+ * (entropy.md §9 row 3) for the price of one full decode. Threads are independent, so each runs alone. */
+static int cut_all(int n, const Tables *T, const Pass *P, Reader *r, const int64_t *counts, Py_ssize_t nc,
+                   int64_t *out, char *err)
+{
+    for (int t = 0; t < n; t++) {
+        uint32_t st[2] = {256, 256}, v;
+        for (int i = 0; i < (n == 1 ? 2 : 1); i++) {
+            if (get(&r[t], 8, &v)) {
+                snprintf(err, ERRLEN, "thread %d: range too short for the initial state(s) below the marker", t);
+                return -1;
+            }
+            st[i] = 256 + v;
+        }
+        Py_ssize_t all = thread_count(P->n, n, t), g = 0;
+        for (Py_ssize_t ci = 0; ci < nc; ci++) {
+            Py_ssize_t limit = counts[ci] < P->n ? (Py_ssize_t)counts[ci] : P->n;
+            Py_ssize_t want = (thread_count(limit, n, t) + 3) & ~(Py_ssize_t)3;
+            for (; 4 * g < want && 4 * g < all; g++)
+                if (dec_group(KIND_RES, n, t, g, all, T, P, &r[t], st, err))
+                    return -1;
+            out[ci * n + t] = r[t].q;
+        }
+    }
+    return 0;
+}
+
 /* ---------------------------------------------------------------- Python glue */
 
 typedef struct {
@@ -455,6 +483,44 @@ done:
     return result;
 }
 
+/* Copy each thread range into a buffer followed by 8 zero bytes and point its reader at the end-of-range
+ * marker (the highest set bit). Returns 0, -1 with a Python error set, or -2 with `err` filled. */
+static int load_ranges(PyObject *ranges, int n, uint8_t **bufs, Reader *readers, char *err)
+{
+    for (int t = 0; t < n; t++) {
+        PyObject *item = PySequence_GetItem(ranges, t);
+        if (!item)
+            return -1;
+        Py_buffer b;
+        int rc = PyObject_GetBuffer(item, &b, PyBUF_C_CONTIGUOUS);
+        Py_DECREF(item);
+        if (rc < 0)
+            return -1;
+        int64_t len = b.len, i = len - 1;
+        bufs[t] = calloc((size_t)len + 8, 1);
+        if (!bufs[t]) {
+            PyBuffer_Release(&b);
+            PyErr_NoMemory();
+            return -1;
+        }
+        memcpy(bufs[t], b.buf, (size_t)len);
+        PyBuffer_Release(&b);
+        while (i >= 0 && bufs[t][i] == 0)
+            i--;
+        if (i < 0) {
+            snprintf(err, ERRLEN, "thread %d: no end-of-range marker (range of %lld bytes holds no set bit)", t,
+                     (long long)len);
+            return -2;
+        }
+        readers[t].buf = bufs[t];
+        int top = 7;
+        while (!(bufs[t][i] >> top))
+            top--;
+        readers[t].q = i * 8 + top; /* the end-of-range marker */
+    }
+    return 0;
+}
+
 static PyObject *py_decode(PyObject *self, PyObject *args)
 {
     int kind, n;
@@ -474,51 +540,17 @@ static PyObject *py_decode(PyObject *self, PyObject *args)
     Pass passes[MAX_PASSES];
     PyObject *result = NULL;
     uint8_t *bufs[MAX_THREADS] = {0};
-    int64_t lens[MAX_THREADS];
     int np;
     if (parse_tables(&V, tables, &T) < 0 || (np = parse_passes(&V, pass_seq, passes, 1)) < 0)
         goto done;
-    for (int t = 0; t < n; t++) {
-        PyObject *item = PySequence_GetItem(ranges, t);
-        if (!item)
-            goto done;
-        Py_buffer b;
-        int rc = PyObject_GetBuffer(item, &b, PyBUF_C_CONTIGUOUS);
-        Py_DECREF(item);
-        if (rc < 0)
-            goto done;
-        bufs[t] = calloc((size_t)b.len + 8, 1);
-        if (!bufs[t]) {
-            PyBuffer_Release(&b);
-            PyErr_NoMemory();
-            goto done;
-        }
-        memcpy(bufs[t], b.buf, (size_t)b.len);
-        lens[t] = b.len;
-        PyBuffer_Release(&b);
-    }
     char err[ERRLEN] = "";
     int64_t cut[MAX_THREADS];
     uint32_t fin[MAX_THREADS][2];
     Reader readers[MAX_THREADS];
-    int rc = 0;
+    int rc = load_ranges(ranges, n, bufs, readers, err);
+    if (rc == -1)
+        goto done;
     Py_BEGIN_ALLOW_THREADS
-    for (int t = 0; t < n && rc == 0; t++) {
-        int64_t i = lens[t] - 1;
-        while (i >= 0 && bufs[t][i] == 0)
-            i--;
-        if (i < 0) {
-            snprintf(err, ERRLEN, "thread %d: no end-of-range marker (range of %lld bytes holds no set bit)", t,
-                     (long long)lens[t]);
-            rc = -1;
-            break;
-        }
-        readers[t].buf = bufs[t];
-        int top = 7;
-        while (!(bufs[t][i] >> top))
-            top--;
-        readers[t].q = i * 8 + top; /* the end-of-range marker */
-    }
     if (rc == 0)
         rc = dec_all(kind, n, &T, passes, np, readers, cut, fin, err);
     Py_END_ALLOW_THREADS
@@ -545,11 +577,67 @@ done:
     return result;
 }
 
+
+/* cut_points(n_threads, tables, ranges, (tidx u16, scratch i32, 0), counts i64 ascending) -> i64 buffer of
+ * len(counts) x n bit positions */
+static PyObject *py_cut_points(PyObject *self, PyObject *args)
+{
+    int n;
+    PyObject *tables, *ranges, *pass, *counts_obj;
+    if (!PyArg_ParseTuple(args, "iOOOO", &n, &tables, &ranges, &pass, &counts_obj))
+        return NULL;
+    if (n < 1 || n > MAX_THREADS || PySequence_Size(ranges) != n) {
+        PyErr_Format(PyExc_ValueError, "bad thread count or not %d thread ranges", n);
+        return NULL;
+    }
+    Views V = {.nviews = 0};
+    Tables T;
+    Pass P;
+    PyObject *result = NULL, *one = NULL;
+    uint8_t *bufs[MAX_THREADS] = {0};
+    const int64_t *counts;
+    if (parse_tables(&V, tables, &T) < 0 || !(one = PyTuple_Pack(1, pass)) || parse_passes(&V, one, &P, 1) < 0 ||
+        !(counts = view(&V, counts_obj, 8, -1, 0, "counts")))
+        goto done;
+    Py_ssize_t nc = V.views[V.nviews - 1].len / 8;
+    for (Py_ssize_t i = 1; i < nc; i++)
+        if (counts[i] < counts[i - 1]) {
+            PyErr_SetString(PyExc_ValueError, "counts must be ascending");
+            goto done;
+        }
+    if (!(result = PyBytes_FromStringAndSize(NULL, nc * n * 8)))
+        goto done;
+    char err[ERRLEN] = "";
+    Reader readers[MAX_THREADS];
+    int rc = load_ranges(ranges, n, bufs, readers, err);
+    if (rc == -1) {
+        Py_CLEAR(result);
+        goto done;
+    }
+    int64_t *out = (int64_t *)PyBytes_AS_STRING(result);
+    Py_BEGIN_ALLOW_THREADS
+    if (rc == 0)
+        rc = cut_all(n, &T, &P, readers, counts, nc, out, err);
+    Py_END_ALLOW_THREADS
+    if (rc) {
+        PyErr_SetString(PyExc_ValueError, err);
+        Py_CLEAR(result);
+    }
+done:
+    Py_XDECREF(one);
+    for (int t = 0; t < n; t++)
+        free(bufs[t]);
+    release_views(&V);
+    return result;
+}
+
 static PyMethodDef methods[] = {
     {"encode", py_encode, METH_VARARGS,
      "encode(kind, n_threads, tables, passes) -> list[bytes]; passes = [(tidx u16, values i32, count)]"},
     {"decode", py_decode, METH_VARARGS,
      "decode(kind, n_threads, tables, ranges, passes) -> (cut_bits, final_states); fills the values buffers"},
+    {"cut_points", py_cut_points, METH_VARARGS,
+     "cut_points(n_threads, tables, ranges, (tidx u16, scratch i32, 0), counts i64) -> bytes (i64 counts x n)"},
     {NULL, NULL, 0, NULL},
 };
 
