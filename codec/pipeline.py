@@ -27,6 +27,7 @@ from .weights import IntegerModel, integer_model
 C_MAX = (160, 96)
 Z_OFFSET = 31
 LOG_K = math.log(54.82 / 0.11) / 31
+INDEX_STEP = 8                           # channel-index granularity (the reference suggests multiples of 16)
 BDL_RANGE = (-1069, 702)                 # what the reference encoder produces (PIH-008)
 LEVEL_MAX_SAMPLES = (6_220_800, 24_883_200, 99_532_800, 149_817_600, 398_131_200)
 LEVEL_MODELS_IS = ({2}, {2, 3}, {0, 1, 2, 3})
@@ -202,12 +203,20 @@ def _pih_fields(an: Analysis, s: EncodeSettings) -> dict:
 
 
 def _udi_record(model_set: bytes, s: EncodeSettings, index_parts) -> bytes:
-    from jpegai_fmt import udi_record
-    index = None
+    """Model-set id plus, unless disabled, the channel index for extraction: for every (component,
+    region) the byte cuts of the group-aligned channel prefixes that are multiples of INDEX_STEP."""
+    from jpegai_fmt.udi_record import ChannelIndex, RegionIndex, build_record
+
+    from .entropy.cuts import aligned_counts, channel_index_for
+    index = ChannelIndex(tuple(s.num_chs))
     if s.channel_index:
-        from .entropy import channel_index_for
-        index = channel_index_for(index_parts, s.threads)
-    return udi_record.build_record(model_set, index)
+        for c, reg, seq_rows, threads in index_parts:
+            y0, y1, x0, x1 = reg.latent
+            rh, rw = y1 - y0, x1 - x0
+            counts = [m for m in aligned_counts(rh, rw, s.num_chs[c], s.threads) if m and m % INDEX_STEP == 0]
+            cuts = channel_index_for(threads, seq_rows, s.threads, counts, rh * rw) if counts else []
+            index.regions.append(RegionIndex(c, reg.index, [len(t) for t in threads], cuts))
+    return build_record(model_set, index)
 
 
 # ------------------------------------------------------------------------------------------- decoder
@@ -220,9 +229,9 @@ def _codestream_bytes(data: bytes) -> bytes:
 
 
 def _our_model(cs) -> IntegerModel:
-    from jpegai_fmt import udi_record
+    from jpegai_fmt.udi_record import parse_record
     im = integer_model()
-    rec = udi_record.parse_record(cs.udi) if cs.udi is not None else None
+    rec = parse_record(cs.udi)
     if rec is None:
         raise ModelMismatchError("this stream carries no jpegai-fmt model-set record (UDI): it was made by "
                                  "another encoder whose networks we do not have; parse/validate/inspect work, "
@@ -313,8 +322,9 @@ def decode(data: bytes, luma_channels: int | None = None, chroma_channels: int |
             seq_rows = st.rows[c][:n, y0:y1, x0:x1].reshape(-1)
             vals, _ = entropy.decode_residual(mems[reg.index], seq_rows, nthr,
                                               count=keep[c] * (y1 - y0) * (x1 - x0))
-            sha.update(vals.tobytes())
             r[c][:n, y0:y1, x0:x1] = vals.reshape(n, y1 - y0, x1 - x0)
+    for c in (0, 1):
+        sha.update(r[c].tobytes())          # the decoded residual, independent of the stream layout
     t1 = time.perf_counter()
     model = model or load_networks()
     with torch.no_grad():

@@ -1,8 +1,7 @@
-"""Helpers shared by the commands that run the codec (encode, decode): picture input, PSNR, progress."""
+"""Helpers shared by the commands that run the codec (encode, decode): picture input, progress."""
 from __future__ import annotations
 
 import contextlib
-import math
 import sys
 
 import numpy as np
@@ -16,13 +15,6 @@ def open_picture(path: str) -> np.ndarray:
             return np.asarray(im.convert("RGB"))
     except UnidentifiedImageError:
         raise ValueError(f"{path}: not a picture Pillow can read (PNG, JPEG, PPM, TIFF, ...)") from None
-
-
-def psnr_rgb(a: np.ndarray, b: np.ndarray) -> float:
-    if a.shape != b.shape:
-        raise ValueError(f"reference {a.shape[1]}x{a.shape[0]} differs from decoded {b.shape[1]}x{b.shape[0]}")
-    mse = float(np.mean((a.astype(np.float64) - b.astype(np.float64)) ** 2))
-    return float("inf") if mse == 0 else 10 * math.log10(255.0 ** 2 / mse)
 
 
 @contextlib.contextmanager

@@ -6,9 +6,11 @@ import io
 import json
 import sys
 
+from codec.metrics import psnr_rgb
+
 from ..container.writer import write_file
 from ..errors import JpegAiError
-from ._codec import open_picture, progress, psnr_rgb
+from ._codec import open_picture, progress
 
 
 def add_parser(subparsers) -> None:

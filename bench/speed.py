@@ -1,0 +1,141 @@
+"""Codec speed and memory: encode/decode of a 768x512 picture (targets: decode <= 1.0 s, encode <= 2.0 s on
+the 2-core development machine), decoder complexity in kMAC per pixel, and the peak memory of a 4K decode
+(target <= 2 GB). Pillow's JPEG at quality 90 on the same picture is the baseline measured alongside.
+
+    python bench/speed.py [--repeat 5] [--skip-4k]
+"""
+from __future__ import annotations
+
+import argparse
+import glob
+import io
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+
+import numpy as np
+from PIL import Image
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, ROOT)
+VAL = os.path.join(ROOT, "..", "shared", "data", "val")
+
+
+def picture(w, h):
+    paths = sorted(glob.glob(os.path.join(VAL, "*.png")))
+    if paths:
+        with Image.open(paths[0]) as im:
+            return np.asarray(im.convert("RGB").resize((w, h), Image.LANCZOS))
+    rng = np.random.default_rng(0)
+    return rng.integers(0, 256, (h, w, 3), dtype=np.uint8)
+
+
+def timed(fn, repeat):
+    ts = []
+    for _ in range(repeat):
+        t = time.perf_counter()
+        out = fn()
+        ts.append(time.perf_counter() - t)
+    return statistics.median(ts), out
+
+
+def decoder_kmac_per_pixel(model, width, height) -> dict:
+    """Multiply-accumulates of every convolution the decoder runs (hyper-mean, synthesis; integer HSD)."""
+    import torch
+    macs = {"hyper_mean": 0, "synthesis": 0, "hyper_scale": 0}
+    hooks = []
+
+    def hook(part):
+        def f(mod, inp, out):
+            k = mod.kernel_size[0] * mod.kernel_size[1]
+            macs[part] += out.numel() * mod.in_channels // mod.groups * k
+        return f
+    for part, mods in (("hyper_mean", [model.ent_y.hmd, model.ent_uv.hmd]),
+                       ("synthesis", [model.syn_y, model.syn_uv]),
+                       ("hyper_scale", [model.ent_y.hsd, model.ent_uv.hsd])):
+        for m in mods:
+            for sub in m.modules():
+                if isinstance(sub, torch.nn.Conv2d):
+                    hooks.append(sub.register_forward_hook(hook(part)))
+    with torch.no_grad():
+        hz, wz, hl, wl = height // 64, width // 64, height // 16, width // 16
+        for ent, c in ((model.ent_y, 160), (model.ent_uv, 96)):
+            z = torch.zeros(1, c, hz, wz)
+            ent.hmd(z, hl, wl)
+            ent.hsd.l3(ent.hsd.l2(ent.hsd.l1(z)))
+        yl, uvl = torch.zeros(1, 160, hl, wl), torch.zeros(1, 96, hl, wl)
+        model.syn_y(yl)
+        model.syn_uv(uvl, yl)
+    for h in hooks:
+        h.remove()
+    px = width * height
+    return {k: v / px / 1000 for k, v in macs.items()} | {"total": sum(macs.values()) / px / 1000}
+
+
+PEAK_SCRIPT = """
+import resource, sys, time, torch
+torch.set_num_threads(2)
+from codec.pipeline import decode
+data = open(sys.argv[1], 'rb').read()
+t = time.perf_counter(); decode(data); dt = time.perf_counter() - t
+print(dt, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+"""
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--repeat", type=int, default=5)
+    ap.add_argument("--skip-4k", action="store_true")
+    ap.add_argument("--json", action="store_true")
+    args = ap.parse_args(argv)
+    import torch
+
+    from codec.pipeline import decode, encode
+    from codec.weights import load_networks
+    torch.set_num_threads(os.cpu_count() or 1)
+    model = load_networks()
+    pic = picture(768, 512)
+    encode(pic, model=model)                        # warm-up
+    t_enc, data = timed(lambda: encode(pic, model=model), args.repeat)
+    t_dec, _ = timed(lambda: decode(data, model=model), args.repeat)
+
+    def jpeg_round():
+        buf = io.BytesIO()
+        Image.fromarray(pic).save(buf, "JPEG", quality=90)
+        return buf
+    t_jenc, buf = timed(jpeg_round, args.repeat)
+    t_jdec, _ = timed(lambda: np.asarray(Image.open(io.BytesIO(buf.getvalue())).convert("RGB")), args.repeat)
+    res = {"threads": torch.get_num_threads(), "encode_768x512_s": t_enc, "decode_768x512_s": t_dec,
+           "jpeg_encode_s": t_jenc, "jpeg_decode_s": t_jdec, "bpp": len(data) * 8 / (768 * 512),
+           "kmac_per_px": decoder_kmac_per_pixel(model, 768, 512)}
+    if not args.skip_4k:
+        big = encode(picture(3840, 2160), model=model)
+        path = os.path.join(ROOT, "bench", "results", "speed-4k.jaic")
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        with open(path, "wb") as fh:
+            fh.write(big)
+        out = subprocess.run([sys.executable, "-c", PEAK_SCRIPT, path], capture_output=True, text=True,
+                             cwd=ROOT, check=True).stdout.split()
+        os.unlink(path)
+        res["decode_4k_s"], res["decode_4k_peak_mb"] = float(out[0]), float(out[1])
+    if args.json:
+        print(json.dumps(res))
+        return
+    print(f"torch threads {res['threads']}")
+    print(f"encode 768x512: {t_enc:.3f} s (target 2.0)   Pillow JPEG q90: {t_jenc * 1000:.1f} ms  "
+          f"ratio {t_enc / t_jenc:.0f}x")
+    print(f"decode 768x512: {t_dec:.3f} s (target 1.0)   Pillow JPEG q90: {t_jdec * 1000:.1f} ms  "
+          f"ratio {t_dec / t_jdec:.0f}x")
+    k = res["kmac_per_px"]
+    print(f"decoder complexity: {k['total']:.1f} kMAC/px (synthesis {k['synthesis']:.1f}, hyper-mean "
+          f"{k['hyper_mean']:.2f}, hyper-scale {k['hyper_scale']:.2f}); target <= 20")
+    if "decode_4k_s" in res:
+        print(f"decode 3840x2160: {res['decode_4k_s']:.2f} s, peak RSS {res['decode_4k_peak_mb']:.0f} MB "
+              f"(target <= 2048)")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,152 @@
+"""End-to-end codec: real encode -> codestream -> decode, layouts, rate control, model-set checks."""
+from __future__ import annotations
+
+import glob
+import io
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from PIL import Image
+
+torch = pytest.importorskip("torch")
+
+from codec import pipeline as P  # noqa: E402
+from codec.metrics import psnr_rgb  # noqa: E402
+from codec.weights import load_networks  # noqa: E402
+from jpegai_fmt.codestream import parse_codestream  # noqa: E402
+from jpegai_fmt.errors import ModelMismatchError  # noqa: E402
+
+VAL = os.path.join(os.path.dirname(__file__), "..", "..", "shared", "data", "val")
+
+
+def _synthetic(h, w):
+    """A picture with smooth areas, edges and texture, for machines without the data set."""
+    y, x = np.mgrid[0:h, 0:w].astype(np.float64)
+    rng = np.random.default_rng(1)
+    r = 128 + 80 * np.sin(x / 23.0) * np.cos(y / 31.0)
+    g = np.where((x - w / 2) ** 2 + (y - h / 2) ** 2 < (min(h, w) / 3) ** 2, 200.0, 60.0)
+    b = 255 * x / w
+    pic = np.stack([r, g, b], -1) + rng.normal(0, 6, (h, w, 3))
+    return np.clip(pic, 0, 255).astype(np.uint8)
+
+
+@pytest.fixture(scope="module")
+def picture():
+    paths = sorted(glob.glob(os.path.join(VAL, "*.png")))
+    if paths:
+        with Image.open(paths[0]) as im:
+            return np.asarray(im.convert("RGB"))[100:300, 200:456].copy()   # 256 x 200: not multiples of 64
+    return _synthetic(200, 256)
+
+
+@pytest.fixture(scope="module")
+def model():
+    return load_networks()
+
+
+@pytest.fixture(scope="module")
+def analysis(model, picture):
+    return P.analyse(model, picture)
+
+
+def test_round_trip_size_and_quality(analysis, picture, model):
+    data = P.encode_analysis(analysis, P.EncodeSettings(model_id=2))
+    cs = parse_codestream(data)
+    assert cs.pih.display_size == (256, 200)
+    assert (cs.pih.width, cs.pih.height) == (256, 256)
+    dec = P.decode(data, model=model)
+    assert dec.rgb.shape == picture.shape
+    bpp = len(data) * 8 / (256 * 200)
+    assert 0.05 < bpp < 2.0
+    assert psnr_rgb(picture, dec.rgb) > 24.0
+
+
+def test_stream_validates_clean(analysis):
+    import jpegai_fmt
+    data = P.encode_analysis(analysis, P.EncodeSettings(model_id=1, threads=4, regions=(1, 1)))
+    assert jpegai_fmt.validate(data) == []
+
+
+def test_rate_rises_with_model_id_and_bdl(analysis):
+    sizes = [len(P.encode_analysis(analysis, P.EncodeSettings(model_id=m))) for m in range(4)]
+    assert sizes == sorted(sizes) and len(set(sizes)) == 4
+    lo = len(P.encode_analysis(analysis, P.EncodeSettings(model_id=2, bdl=(-200, -200))))
+    hi = len(P.encode_analysis(analysis, P.EncodeSettings(model_id=2, bdl=(200, 200))))
+    assert lo < sizes[2] < hi
+
+
+def test_layouts_decode_to_the_same_picture(analysis, model):
+    """Threads and regions change the stream layout, never the decoded symbols."""
+    ref = P.decode(P.encode_analysis(analysis, P.EncodeSettings()), model=model)
+    for s in (P.EncodeSettings(threads=16), P.EncodeSettings(threads=2, regions=(2, 2)),
+              P.EncodeSettings(threads=4, regions=(1, 2), independent_regions=True)):
+        dec = P.decode(P.encode_analysis(analysis, s), model=model)
+        assert dec.symbols_sha256 == ref.symbols_sha256
+        assert np.array_equal(dec.rgb, ref.rgb)
+
+
+def test_channel_prefix_quality_rises(analysis, picture, model):
+    data = P.encode_analysis(analysis, P.EncodeSettings(model_id=3))
+    psnrs = [psnr_rgb(picture, P.decode(data, n, m, model=model).rgb)
+             for n, m in ((8, 8), (32, 16), (80, 48), (160, 96))]
+    assert psnrs == sorted(psnrs)
+    assert psnrs[0] > 15.0          # 8 + 8 channels: a recognisable picture
+
+
+def test_encoding_fewer_channels_equals_prefix_decode(analysis, model):
+    full = P.encode_analysis(analysis, P.EncodeSettings(model_id=2))
+    cut = P.encode_analysis(analysis, P.EncodeSettings(model_id=2, num_chs=(32, 16)))
+    assert len(cut) < len(full)
+    assert np.array_equal(P.decode(cut, model=model).rgb, P.decode(full, 32, 16, model=model).rgb)
+
+
+def test_bpp_search_lands_within_3_percent(model, picture):
+    target = 0.6
+    data = P.encode(picture, bpp=target, model=model)
+    assert abs(len(data) * 8 / (picture.shape[0] * picture.shape[1]) - target) <= 0.03 * target
+
+
+def _replace_udi(data: bytes, udi: bytes | None) -> bytes:
+    from jpegai_fmt.codestream import build_codestream
+    from jpegai_fmt.markers import Marker
+    cs = parse_codestream(data)
+    seg = {m: [s.payload for s in cs.of(m)] for m in Marker}
+    return build_codestream(cs.pih.fields, soz=seg[Marker.SOZ][0], sorp=seg[Marker.SORP], sors=seg[Marker.SORS],
+                            ton=cs.ton, rdi=cs.rdi, udi=udi)
+
+
+def test_other_model_set_is_refused_clearly(analysis):
+    from jpegai_fmt.udi_record import ChannelIndex, build_record
+    data = P.encode_analysis(analysis, P.EncodeSettings())
+    foreign = _replace_udi(data, build_record(b"\x00" * 16, ChannelIndex((160, 96))))
+    with pytest.raises(ModelMismatchError, match="model set"):
+        P.decode(foreign)
+    with pytest.raises(ModelMismatchError, match="another encoder"):
+        P.decode(_replace_udi(data, None))
+    parse_codestream(foreign)      # parsing still works
+
+
+DECODE_SCRIPT = """
+import hashlib, io, json, sys, torch
+torch.set_num_threads(int(sys.argv[2]))
+from PIL import Image
+from codec.pipeline import decode
+dec = decode(open(sys.argv[1], 'rb').read())
+buf = io.BytesIO(); Image.fromarray(dec.rgb).save(buf, 'PNG')
+print(json.dumps({'symbols': dec.symbols_sha256, 'png': hashlib.sha256(buf.getvalue()).hexdigest(),
+                  'threads': torch.get_num_threads()}))
+"""
+
+
+def test_decode_is_identical_with_1_and_2_torch_threads(analysis, tmp_path):
+    path = tmp_path / "s.jaic"
+    path.write_bytes(P.encode_analysis(analysis, P.EncodeSettings(model_id=2, threads=2)))
+    runs = [json.loads(subprocess.run([sys.executable, "-c", DECODE_SCRIPT, str(path), str(n)], check=True,
+                                      capture_output=True, text=True).stdout) for n in (1, 2)]
+    assert [r["threads"] for r in runs] == [1, 2]
+    assert runs[0]["symbols"] == runs[1]["symbols"]
+    assert runs[0]["png"] == runs[1]["png"]
