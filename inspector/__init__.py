@@ -1,0 +1,1 @@
+"""`jpegai-inspect`: a Textual terminal browser over the one syntax tree of `jpegai_fmt`."""

@@ -1,0 +1,176 @@
+"""Picture preview: decodes with our codec in a background thread (torch is imported only
+then), draws the picture with half blocks (two pixels per cell), and compares a partial
+decode (fewer luma/chroma channels) with the full one: bytes used and PSNR."""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+from rich.segment import Segment
+from rich.style import Style
+from textual import work
+from textual.containers import Vertical
+from textual.strip import Strip
+from textual.widget import Widget
+from textual.widgets import Static
+
+from jpegai_fmt.errors import JpegAiError, ModelMismatchError
+
+
+def psnr(a: np.ndarray, b: np.ndarray) -> float:
+    """PSNR in dB of two uint8 pictures of the same shape (inf when identical)."""
+    mse = float(np.mean((a.astype(np.float64) - b.astype(np.float64)) ** 2))
+    return math.inf if mse == 0 else 10 * math.log10(255.0 ** 2 / mse)
+
+
+def fit(picture: np.ndarray, cols: int, rows: int) -> np.ndarray:
+    """The picture scaled to at most cols × (2·rows) pixels, aspect kept (half-block pixels are square)."""
+    from PIL import Image
+    h, w = picture.shape[:2]
+    scale = min(cols / w, 2 * rows / h)
+    size = (max(1, round(w * scale)), max(2, 2 * round(h * scale / 2)))
+    return np.asarray(Image.fromarray(picture).resize(size, Image.Resampling.BILINEAR))
+
+
+def half_block_lines(picture: np.ndarray) -> list[list[Segment]]:
+    """One line of '▀' cells per two pixel rows: upper pixel as foreground, lower as background."""
+    lines = []
+    for y in range(0, picture.shape[0] - 1, 2):
+        top, bottom = picture[y], picture[y + 1]
+        lines.append([Segment("▀", Style.parse(f"rgb({t[0]},{t[1]},{t[2]}) on rgb({b[0]},{b[1]},{b[2]})"))
+                      for t, b in zip(top, bottom)])
+    return lines
+
+
+class HalfBlockImage(Widget):
+    """Renders a numpy RGB picture scaled to the widget; blank until a picture is set."""
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.picture: np.ndarray | None = None
+        self._lines: list[list[Segment]] = []
+
+    def set_picture(self, picture: np.ndarray | None) -> None:
+        self.picture = picture
+        self._rescale()
+
+    def _rescale(self) -> None:
+        if self.picture is None or not self.size.width or not self.size.height:
+            self._lines = []
+        else:
+            self._lines = half_block_lines(fit(self.picture, self.size.width, self.size.height))
+        self.refresh()
+
+    def on_resize(self) -> None:
+        self._rescale()
+
+    def render_line(self, y: int) -> Strip:
+        if y < len(self._lines):
+            return Strip(self._lines[y]).extend_cell_length(self.size.width)
+        return Strip.blank(self.size.width)
+
+
+@dataclass
+class Selection:
+    """How many latent channels of each component the partial decode keeps."""
+
+    luma: int
+    chroma: int
+    luma_max: int
+    chroma_max: int
+
+    @property
+    def full(self) -> bool:
+        return self.luma == self.luma_max and self.chroma == self.chroma_max
+
+    def step(self, component: str, delta: int) -> None:
+        if component == "luma":
+            self.luma = max(0, min(self.luma_max, self.luma + delta))
+        else:
+            self.chroma = max(0, min(self.chroma_max, self.chroma + delta))
+
+    def describe(self) -> str:
+        return f"luma {self.luma}/{self.luma_max}  chroma {self.chroma}/{self.chroma_max} channels"
+
+
+def unavailable(err: BaseException) -> str:
+    """A one-line reason the picture cannot be shown."""
+    if isinstance(err, ModelMismatchError):
+        return ("not decodable with our codec: this stream was made with another model set "
+                f"(it parses, but our weights do not match) — {err.message}")
+    if isinstance(err, ImportError):
+        return f"picture preview unavailable: the codec is not installed ({err})"
+    if isinstance(err, JpegAiError):
+        return f"decoding failed: {err.describe()}"
+    return f"decoding failed: {type(err).__name__}: {err}"
+
+
+class PreviewPane(Vertical):
+    """Decodes only when asked (`request`); a newer request makes older results stale."""
+
+    def __init__(self, codestream, selection: Selection, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self._codestream = codestream  # callable giving the codestream bytes
+        self.selection = selection
+        self._full: np.ndarray | None = None
+        self._generation = 0
+        self.requested = False
+
+    def compose(self):
+        yield Static("Preview: press [b]d[/b] (or open this tab) to decode the picture.", id="preview-info")
+        yield HalfBlockImage(id="preview-image")
+
+    @property
+    def info(self) -> Static:
+        return self.query_one("#preview-info", Static)
+
+    def request(self) -> None:
+        """Start (or restart) a decode of the current selection in the background."""
+        self.requested = True
+        self._generation += 1
+        self.info.update(f"decoding… ({self.selection.describe()})")
+        self.query_one(HalfBlockImage).loading = True
+        self._decode(self._generation, self.selection.luma, self.selection.chroma)
+
+    @work(thread=True, exclusive=True, group="preview")
+    def _decode(self, generation: int, luma: int, chroma: int) -> None:
+        try:
+            from codec.decode import decode_array
+            data = self._codestream()
+            if self._full is None:
+                self._full = decode_array(data)
+            full = self._full
+            partial = full if self.selection.full else decode_array(data, luma_channels=luma,
+                                                                    chroma_channels=chroma)
+            used = bytes_used(data, luma, chroma, self.selection.full)
+            quality = psnr(partial, full)
+            message = (f"{self.selection.describe()}  {partial.shape[1]}×{partial.shape[0]}  "
+                       f"bytes used {used}  PSNR vs full "
+                       f"{'∞' if math.isinf(quality) else f'{quality:.2f}'} dB")
+            result = (generation, partial, message)
+        except Exception as err:  # every failure becomes a message in the pane, never a crash
+            result = (generation, None, unavailable(err))
+        self.app.call_from_thread(self._show, *result)
+
+    def _show(self, generation: int, picture: np.ndarray | None, message: str) -> None:
+        if generation != self._generation:
+            return  # a newer request is on its way
+        image = self.query_one(HalfBlockImage)
+        image.loading = False
+        image.set_picture(picture)
+        self.info.update(message)
+
+
+def bytes_used(data: bytes, luma: int, chroma: int, full: bool) -> str:
+    """Size of the stream cut to this selection (by the extraction engine), when it is installed."""
+    if full:
+        return f"{len(data)} of {len(data)}"
+    try:
+        from jpegai_fmt.extract import extract
+    except ImportError:
+        return "unknown (extraction not installed)"
+    try:
+        return f"{len(extract(data, luma_channels=luma, chroma_channels=chroma))} of {len(data)}"
+    except JpegAiError as err:
+        return f"unknown ({err.message})"
