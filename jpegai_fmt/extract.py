@@ -140,7 +140,7 @@ def _extract_codestream(data: bytes, *, luma_channels, chroma_channels, drop_ton
             label += f"[{seen.get(seg.marker, 0)}]"
         seen[seg.marker] = seen.get(seg.marker, 0) + 1
         raw = data[seg.offset:seg.end]
-        new = _new_segment(plan, i, seg, raw, drop_ton, udi)
+        new = _new_segment(plan, i, seg, raw, drop_ton, drop_udi, udi)
         row = {"segment": label, "in": len(raw), "out": len(new)}
         if seg.marker in (Marker.SORP, Marker.SORS):
             c = 0 if seg.marker == Marker.SORP else 1
@@ -284,9 +284,9 @@ def _rows(plan: _Plan, data: bytes, c: int, region: _Region, m: int, regions: li
                 + (f", of which the index covers {_ranges_text(indexed)}" if indexed else "")
                 + ". --drop-ton, --drop-udi and --drop-regions work on any stream")
         try:
-            from codec.decode import residual_rows
+            from codec.pipeline import residual_rows
         except ImportError:
-            raise ExtractError(f"{why}, and the codec's σ decoder (codec.decode) is not available{hint}") from None
+            raise ExtractError(f"{why}, and the codec's σ decoder (codec.pipeline) is not available{hint}") from None
         try:
             plan.rows = residual_rows(data)
         except ModelMismatchError as err:
@@ -346,11 +346,11 @@ def _new_udi(plan: _Plan, drop_udi: bool) -> bytes | None:
     return build_record(plan.record.model_set, ChannelIndex(num_chs, tables))
 
 
-def _new_segment(plan: _Plan, i: int, seg, raw: bytes, drop_ton: bool, udi: bytes | None) -> bytes:
+def _new_segment(plan: _Plan, i: int, seg, raw: bytes, drop_ton: bool, drop_udi: bool, udi: bytes | None) -> bytes:
     pih = plan.cs.pih
     if seg.marker in BARE:
         return raw
-    if seg.marker == Marker.TON and drop_ton:
+    if (seg.marker == Marker.TON and drop_ton) or (seg.marker == Marker.UDI and drop_udi):
         return b""
     if seg.marker == Marker.UDI:
         return raw if udi is None else frame_segment(Marker.UDI, udi)

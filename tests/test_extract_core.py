@@ -147,7 +147,7 @@ def test_size_falls_strictly_with_channels():
 
 def test_unaligned_count_is_refused_with_valid_counts(monkeypatch):
     import sys
-    monkeypatch.setitem(sys.modules, "codec.decode", None)  # no σ decoder: only the index can cut
+    monkeypatch.setitem(sys.modules, "codec.pipeline", None)  # no σ decoder: only the index can cut
     data, _ = make_stream(threads=(2, 1))  # 9 x 13 latent, two threads: multiples of 8 channels
     with pytest.raises(ExtractError, match=r"counts for this stream are 0, 8, 16") as err:
         extract(data, luma_channels=5)
@@ -158,7 +158,7 @@ def test_unaligned_count_is_refused_with_valid_counts(monkeypatch):
 
 def test_count_missing_from_a_sparse_index_names_indexed_counts(monkeypatch):
     import sys
-    monkeypatch.setitem(sys.modules, "codec.decode", None)
+    monkeypatch.setitem(sys.modules, "codec.pipeline", None)
     data, _ = make_stream(threads=(1, 1), sparse_index=True)  # 117 positions: multiples of 4, index every 8
     with pytest.raises(ExtractError, match=r"of which the index covers 0, 8, 16"):
         extract(data, luma_channels=4)
