@@ -3,31 +3,27 @@ from __future__ import annotations
 
 from enum import IntEnum
 
+from .tables import MARKERS
 
-class Marker(IntEnum):
-    SOC = 0xFF80  # start of codestream (bare)
-    EOC = 0xFF81  # end of codestream (bare)
-    PIH = 0xFF82  # picture header
-    TON = 0xFF83  # tool header
-    RDI = 0xFF84  # rendering information
-    SOZ = 0xFF88  # hyper-latent z, both components
-    SORP = 0xFF89  # residual, primary component
-    SORS = 0xFF8A  # residual, secondary component
-    SOQ = 0xFF8B  # quality map
-    UDI = 0xFF8C  # user-defined information
+# SOC = 0xFF80 ... UDI = 0xFF8C, from spec_tables/codestream_markers.json.
+Marker = IntEnum("Marker", [(m["name"], int(m["value"], 16)) for m in MARKERS["markers"]])
+Marker.__doc__ = "A codestream marker (2 bytes, big-endian)."
 
 
-BARE = frozenset({Marker.SOC, Marker.EOC})
-HEADER = frozenset({Marker.PIH, Marker.TON, Marker.RDI})
-ENTROPY = frozenset({Marker.SOZ, Marker.SORP, Marker.SORS, Marker.SOQ})
-REGIONED = frozenset({Marker.SORP, Marker.SORS})
+def _kind(payload: str) -> frozenset:
+    return frozenset(Marker[m["name"]] for m in MARKERS["markers"] if m["payload"] == payload)
+
+
+BARE = _kind("bare")
+HEADER = _kind("header")
+ENTROPY = _kind("entropy")
+REGIONED = frozenset(Marker[m["name"]] for m in MARKERS["markers"] if m["regions"])
 
 # The first four bytes of every codestream: SOC then the PIH marker (§2, STR-001).
-MAGIC = b"\xff\x80\xff\x82"
+MAGIC = bytes.fromhex(MARKERS["magic"])
 
 # Writer order [PROJECT DECISION] (§12): SOC PIH TON [UDI] RDI SORP... SORS... SOZ [SOQ] EOC.
-WRITER_ORDER = (Marker.SOC, Marker.PIH, Marker.TON, Marker.UDI, Marker.RDI,
-                Marker.SORP, Marker.SORS, Marker.SOZ, Marker.SOQ, Marker.EOC)
+WRITER_ORDER = tuple(Marker[name] for name in MARKERS["writer_order"])
 
 
 def marker_name(value: int) -> str:

@@ -14,11 +14,12 @@ from construct import Array, BitsInteger, Struct, this
 from .bitschema import Traced, b, build_header, opt, parse_header, u
 from .errors import BuildError, JpegAiError, ParseError
 from .geometry import ceil_div, cube_flag_count, hyper_size, latent_size
+from .tables import CONSTANTS
 from .tree import Node
 
 SYNTAXES = ("is", "dis")
-BIT_DEPTHS = (8, 10, 12, 14, 16)  # bit_depth_idc 0..4
-MAX_CHANNELS = (160, 96)  # latent channels of the primary / secondary component
+BIT_DEPTHS = tuple(CONSTANTS["bit_depths"])  # bit_depth_idc 0..4
+MAX_CHANNELS = tuple(CONSTANTS["max_channels"])  # latent channels of the primary / secondary component
 
 
 def _picture_size(ctx) -> tuple[int, int]:

@@ -14,10 +14,11 @@ from .bitschema import Bounded, Traced, b, build_header, group, opt, parse_heade
 from .errors import ParseError
 from .geometry import tiles_1d
 from .pih import PictureHeader
+from .tables import CONSTANTS
 from .tree import Node
 
 # Sub-regions P of the EFE linear partition candidates 1..8 (§6, best_cand_idx).
-PARTITION_REGIONS = (1, 2, 2, 3, 3, 4, 6, 6)
+PARTITION_REGIONS = tuple(CONSTANTS["efe_partition_regions"])
 
 
 def _pih(ctx) -> PictureHeader:

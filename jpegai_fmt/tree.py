@@ -41,6 +41,8 @@ class Node:
     children: list["Node"] = field(default_factory=list)
     findings: list[Finding] = field(default_factory=list)
     parent: "Node | None" = field(default=None, repr=False)
+    # On a root from jpegai_fmt.parse: the bytes it was read from, so build() can copy opaque payloads.
+    source: bytes | None = field(default=None, repr=False)
 
     # -- construction -------------------------------------------------------
     def add(self, child: "Node") -> "Node":

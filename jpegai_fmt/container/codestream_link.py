@@ -45,8 +45,10 @@ def read_item(data: bytes, *, syntax: str = "IS") -> tuple[Node, CodestreamFacts
     """The codestream tree of an item's bytes (offsets relative to `data`, errors kept as
     findings and error nodes), its facts when the PIH could be read, and the error that
     stopped parsing altogether, if any."""
+    from ..rules import check_codestream  # the codestream rules (codestream.md §15) run on the item's data
     try:
         cs = parse_codestream(bytes(data), syntax=syntax.lower(), tolerant=True)
     except JpegAiError as err:
         return Node("codestream", None, 0, 8 * len(data), "error"), None, err
+    check_codestream(cs)
     return cs.node, _facts(cs), None
