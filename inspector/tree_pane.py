@@ -85,5 +85,5 @@ class SyntaxTree(Tree[Node]):
         while parent is not None:
             parent.expand()
             parent = parent.parent
-        self.move_cursor(tnode)
-        self.scroll_to_node(tnode, animate=False)
+        # the expanded rows get their line numbers at the next refresh: move the cursor then
+        self.call_after_refresh(self.move_cursor, tnode)
