@@ -1,0 +1,77 @@
+"""`jpegai-fmt extract IN OUT --luma-channels N [--chroma-channels M] [--drop-ton] [--drop-udi]
+[--drop-regions I,J] [--raw] [--json]`: write a sub-bitstream and report what was kept (docs/extraction.md)."""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from ..container.writer import unwrap, write_file
+from ..errors import JpegAiError
+from ..extract import extract
+
+
+def _indices(text: str) -> list[int]:
+    try:
+        return [int(part) for part in text.split(",") if part.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"--drop-regions takes comma-separated region indices, got {text!r}") from None
+
+
+def add_parser(subparsers) -> None:
+    p = subparsers.add_parser(
+        "extract", help="cut a stream to fewer latent channels, drop TON/UDI/independent regions",
+        description="Write a conforming sub-bitstream: PIH num_chs rewritten, every SORP/SORS thread range cut "
+                    "at its channel-prefix cut point, sizes recomputed; a .jai file is rewritten around the new "
+                    "codestream (Exif, XMP and ICC kept). Channel counts above what the stream holds keep it.")
+    p.add_argument("input", help="codestream or .jai file")
+    p.add_argument("output", help="file to write")
+    p.add_argument("--luma-channels", type=int, metavar="N", help="luma channels to keep (0..160)")
+    p.add_argument("--chroma-channels", type=int, metavar="M", help="chroma channels to keep (0..96)")
+    p.add_argument("--drop-ton", action="store_true", help="remove the TON segment (every tool flag reads 0)")
+    p.add_argument("--drop-udi", action="store_true", help="remove the UDI segment")
+    p.add_argument("--drop-regions", type=_indices, default=[], metavar="I,J",
+                   help="independent regions to remove")
+    p.add_argument("--raw", action="store_true", help="write the bare codestream even for a .jai input")
+    p.add_argument("--json", action="store_true", help="print the size report as JSON")
+    p.set_defaults(run=run)
+
+
+def format_report(report: dict) -> str:
+    """The size report as a small table: segments, components, totals, bpp."""
+    lines = [f"{'segment':<12}{'component':<10}{'in':>10}{'out':>10}{'dropped':>10}"]
+    for r in report["segments"]:
+        lines.append(f"{r['segment']:<12}{r.get('component', ''):<10}{r['in']:>10}{r['out']:>10}"
+                     f"{r['in'] - r['out']:>10}")
+    lines.append("")
+    for name, t in report["components"].items():
+        lines.append(f"{name:<22}{t['in']:>10}{t['out']:>10}{t['in'] - t['out']:>10}")
+    chs = report["num_chs"]
+    lines.append("")
+    lines.append(f"channels  luma {chs['luma'][0]} -> {chs['luma'][1]} ({report['method']['luma']}), "
+                 f"chroma {chs['chroma'][0]} -> {chs['chroma'][1]} ({report['method']['chroma']})")
+    lines.append(f"{'file' if report['container'] else 'codestream'} bytes  {report['input_bytes']} -> "
+                 f"{report['output_bytes']} ({100 * report['output_bytes'] / report['input_bytes']:.1f} %)")
+    lines.append(f"bpp       {report['bpp'][0]:.4f} -> {report['bpp'][1]:.4f} "
+                 f"({report['display_size'][0]}x{report['display_size'][1]})")
+    lines += [f"note      {n}" for n in report["notes"]]
+    return "\n".join(lines)
+
+
+def run(args) -> int:
+    try:
+        with open(args.input, "rb") as fh:
+            data = fh.read()
+        out, report = extract(data, luma_channels=args.luma_channels, chroma_channels=args.chroma_channels,
+                              drop_ton=args.drop_ton, drop_udi=args.drop_udi, drop_regions=args.drop_regions)
+        if args.raw and report["container"]:
+            out = unwrap(out)
+            report["container"], report["output_bytes"] = False, len(out)
+            w, h = report["display_size"]
+            report["bpp"][1] = round(8 * len(out) / (w * h), 6)
+        write_file(args.output, out)
+    except (JpegAiError, OSError) as err:
+        print(f"jpegai-fmt extract: {err}", file=sys.stderr)
+        return 2
+    print(json.dumps(report, indent=2) if args.json else format_report(report))
+    return 0
