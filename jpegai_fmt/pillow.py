@@ -1,0 +1,117 @@
+"""Pillow plugin: `import jpegai_fmt.pillow` (or `import jpegai_fmt`) and Pillow opens and saves JPEG AI.
+
+    Image.open("photo.jai").size         # headers only: no torch import, no decoding
+    Image.open("photo.jai").load()       # decodes with this project's model set
+    im.save("photo.jai", bpp=0.5)        # .jai = HEIF-based file, .jaic = raw codestream
+
+Opening reads the picture header (display size, mode RGB); decoding waits for `.load()`. Save options:
+`bpp` (target rate) or `model_id` (0..3) with `bdl`, `threads`, `container` (default: by extension),
+`exif`, `xmp`, `icc_profile` (container only). Only streams made with our model set decode; others open
+(size, header info) but `.load()` raises `ModelMismatchError`.
+"""
+from __future__ import annotations
+
+import os
+
+from PIL import Image, ImageFile
+
+FORMAT = "JPEGAI"
+MIME = "image/jpeg-ai"          # placeholder until a media type is registered (container.md §1)
+CONTAINER_EXTENSIONS = (".jai",)
+CODESTREAM_EXTENSIONS = (".jaic",)
+_MAGIC = b"\xff\x80\xff\x82"
+_HEIF_BRANDS = (b"jaii", b"mif1", b"msf1")   # major brands worth a closer look; the reader decides
+
+
+def _accept(prefix: bytes) -> bool:
+    """Cheap sniff on Pillow's 16-byte prefix: codestream magic, or an ISOBMFF 'ftyp' whose major brand
+    may hold a JPEG AI item (mif1 files are checked for 'jaii'/'jai0' in `_open`, others pass on)."""
+    return prefix[:4] == _MAGIC or (prefix[4:8] == b"ftyp" and prefix[8:12] in _HEIF_BRANDS)
+
+
+def _is_jpegai_heif(data: bytes) -> bool:
+    """A HEIF file is ours if its ftyp lists brand 'jaii' or its item infos hold a 'jai0' item."""
+    size = int.from_bytes(data[:4], "big")
+    ftyp = data[8:min(size, len(data))] if size >= 16 else b""
+    brands = [ftyp[i:i + 4] for i in range(0, len(ftyp) - 3, 4) if i != 4]   # skip minor_version
+    return b"jaii" in brands or b"infe" in data[:65536] and b"jai0" in data[:65536]
+
+
+class JpegAiImageFile(ImageFile.ImageFile):
+    format = FORMAT
+    format_description = "JPEG AI (ISO/IEC 6048)"
+
+    def _open(self) -> None:
+        from . import picture
+        from .errors import JpegAiError
+        data = self.fp.read()
+        if data[:4] != _MAGIC and not _is_jpegai_heif(data):
+            raise SyntaxError("not a JPEG AI file")
+        try:
+            info = picture.open(data)
+        except JpegAiError as err:
+            raise SyntaxError(f"not a readable JPEG AI file: {err}") from err
+        self._jpegai = info
+        self._mode = info.mode
+        self._size = info.size
+        self.info.update({"jpegai": info.to_dict(), "model_id": info.model_id, "num_chs": info.num_chs})
+        self.tile = [_tile(info.size, (None, None))]
+
+    def set_channels(self, luma_channels: int | None = None, chroma_channels: int | None = None) -> None:
+        """Before `.load()`: decode only these channel prefixes (a faster, coarser preview)."""
+        self.tile = [_tile(self.size, (luma_channels, chroma_channels))]
+
+
+def _tile(size: tuple[int, int], channels: tuple[int | None, int | None]):
+    return ImageFile._Tile("jpegai", (0, 0) + tuple(size), 0, channels)
+
+
+class JpegAiDecoder(ImageFile.PyDecoder):
+    """Decodes the whole picture at once (the networks need every latent) with our model set."""
+
+    _pulls_fd = True
+
+    def decode(self, buffer):
+        from codec.pipeline import decode
+
+        from .picture import codestream_of
+        luma, chroma = self.args if self.args else (None, None)
+        assert self.fd is not None
+        rgb = decode(codestream_of(self.fd.read())[1], luma, chroma).rgb
+        self.set_as_raw(rgb.tobytes(), "RGB")
+        return -1, 0
+
+
+def _save(im: Image.Image, fp, filename, save_all: bool = False) -> None:
+    from . import picture
+    if im.mode not in ("RGB", "L", "1", "P") or (im.mode == "P" and "transparency" in im.info):
+        raise OSError(f"cannot write mode {im.mode} as JPEG AI (no alpha channel; convert to RGB first)")
+    opts = im.encoderinfo
+    name = os.fspath(filename) if isinstance(filename, (str, bytes, os.PathLike)) else ""
+    name = name.decode() if isinstance(name, bytes) else name
+    container = opts.get("container", not name.lower().endswith(CODESTREAM_EXTENSIONS))
+    rgb = im if im.mode == "RGB" else im.convert("RGB")
+    import numpy as np
+    data = picture.encode(np.asarray(rgb), bpp=opts.get("bpp"), model_id=opts.get("model_id"),
+                      bdl=int(opts.get("bdl", 0)), threads=int(opts.get("threads", 1)), container=False)
+    if container:
+        from .container import wrap
+        exif = opts.get("exif")
+        if isinstance(exif, Image.Exif):
+            exif = exif.tobytes()
+        data = wrap(data, exif=exif or None, xmp=opts.get("xmp") or None, icc=opts.get("icc_profile") or None)
+    elif any(opts.get(k) for k in ("exif", "xmp", "icc_profile")):
+        raise OSError("exif, xmp and icc_profile need the container (.jai); a raw codestream has no place for them")
+    fp.write(data)
+
+
+def register() -> None:
+    """Register open/save/extensions/MIME with Pillow (idempotent)."""
+    Image.register_open(FORMAT, JpegAiImageFile, _accept)
+    Image.register_save(FORMAT, _save)
+    Image.register_decoder("jpegai", JpegAiDecoder)
+    Image.register_extensions(FORMAT, [*CONTAINER_EXTENSIONS, *CODESTREAM_EXTENSIONS])
+    Image.register_mime(FORMAT, MIME)
+
+
+register()
