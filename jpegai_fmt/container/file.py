@@ -1,28 +1,17 @@
-"""Entry points on whole files: sniffing (container.md §4), parse into one tree, validation."""
+"""Reading a whole `.jai` file into one tree: boxes, BOX- rules, the nested codestream.
+
+Sniffing (container.md §4) and validation of any input are the package's `sniff` and
+`validate` (jpegai_fmt.api); `parse` hands every ISOBMFF file to `parse_file`, where
+whether it is JPEG AI at all (brand `jaii`, a `jai0` primary item) is BOX-002.
+"""
 from __future__ import annotations
 
-import os
-
-from ..errors import JpegAiError, ParseError
-from ..markers import MAGIC
-from ..tree import Finding, Node
+from ..errors import ParseError
+from ..tree import Node
 from .codestream_link import read_item
 from .reader import fill_gaps, locate_primary, nest_codestream, place_item, read_model
-from .rules import check_codestream, check_structure, extension_finding
+from .rules import check_codestream, check_structure
 from .tables import LAYOUT
-
-
-def sniff(data: bytes) -> str | None:
-    """'codestream' (FF 80 FF 82), 'container' (an ISOBMFF file: 'ftyp' at bytes 4-7) or None.
-
-    Whether an ISOBMFF file is JPEG AI (brand `jaii` or a `jai0` primary item) is
-    decided by the reader and reported as BOX-002.
-    """
-    if data[:4] == MAGIC:
-        return "codestream"
-    if data[4:8] == b"ftyp":
-        return "container"
-    return None
 
 
 def parse_file(data: bytes, *, syntax: str = "IS", lenient: bool = False) -> Node:
@@ -39,7 +28,7 @@ def parse_file(data: bytes, *, syntax: str = "IS", lenient: bool = False) -> Nod
         item = None
     if item is not None:
         node = place_item(model, item, item_data)
-        tree, facts, error = read_item(item_data.data, syntax=syntax)
+        tree, facts, error = read_item(item_data.data, syntax=syntax, lenient=lenient)
         nest_codestream(node, tree, item_data.ranges)
         check_codestream(model, node, item_data.data, facts, None if error is None else error.describe())
     for other in model.item_order:
@@ -49,34 +38,3 @@ def parse_file(data: bytes, *, syntax: str = "IS", lenient: bool = False) -> Nod
                 place_item(model, other, d)
     fill_gaps(model)
     return root
-
-
-def _read_source(source) -> tuple[bytes, str | None]:
-    if isinstance(source, (bytes, bytearray, memoryview)):
-        return bytes(source), None
-    path = os.fspath(source)
-    try:
-        with open(path, "rb") as fh:
-            return fh.read(), path
-    except OSError as err:
-        raise JpegAiError(f"cannot read {path}: {err.strerror}") from None
-
-
-def validate_file(source, *, syntax: str = "IS", lenient: bool = False) -> list[Finding]:
-    """Container and codestream findings of a file (path or bytes), raw codestreams included;
-    with a path, the extension is checked against the content (BOX-020)."""
-    data, path = _read_source(source)
-    kind = sniff(data)
-    if kind is None:
-        raise ParseError("not a JPEG AI file: neither a codestream (FF 80 FF 82) nor an ISOBMFF file "
-                         "('ftyp' box)", byte_offset=0)
-    if kind == "container":
-        findings = parse_file(data, syntax=syntax, lenient=lenient).all_findings()
-    else:
-        from .. import validate
-        findings = list(validate(data, syntax=syntax, lenient=lenient))
-    if path is not None:
-        ext = extension_finding(path, kind)
-        if ext is not None:
-            findings.append(ext)
-    return findings

@@ -15,7 +15,7 @@ import xml.etree.ElementTree as ET
 from ..errors import BuildError, ParseError
 from . import schemas
 from .codestream_link import codestream_facts
-from .file import sniff
+from ..api import sniff
 from .reader import load_primary, read_model
 from .tables import LAYOUT
 
