@@ -120,3 +120,15 @@ def test_validate_file_reports_extension(tmp_path):
     assert [f.rule for f in validate_file(bad)] == ["BOX-020"]
     with pytest.raises(ParseError):
         validate_file(b"GIF89a....")
+
+
+def test_package_api_reads_containers():
+    import jpegai_fmt
+    cs = codestream(rdi=CICP)
+    jai = wrap(cs, exif=EXIF)
+    tree = jpegai_fmt.parse(jai)
+    assert tree.get("meta/iinf/infe[0]/item_type").value == "jai0"
+    assert jpegai_fmt.build(tree.get("mdat/item[1]")) == cs
+    assert jpegai_fmt.validate(jai) == []
+    damaged = jai.replace(b"ispe\x00\x00\x00\x00\x00\x00\x00\xc8", b"ispe\x00\x00\x00\x00\x00\x00\x00\xc9")
+    assert [f.rule for f in jpegai_fmt.validate(damaged)] == ["BOX-011"]
