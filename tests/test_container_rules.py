@@ -290,3 +290,21 @@ def test_extents_claiming_more_than_the_file_are_refused():
     from jpegai_fmt.errors import JpegAiError
     with pytest.raises(JpegAiError):
         unwrap(data)
+
+
+def _exif_in_idat(length_delta=0):
+    exif = exif_payload(b"II*\x00\x08\x00\x00\x00")
+
+    def iloc_v1(entries):
+        (_, offset, length, _, _), _ = entries
+        return iloc([(1, offset, length, 0, 0), (2, 0, len(exif) + length_delta, 0, 1)], version=1)
+    return make(items=[(1, "jai0", 0, None, CS), (2, "Exif", 1, None, b"")], refs=[(2, 1)],
+                iloc_fn=iloc_v1, extra_meta=[box("idat", exif)])
+
+
+def test_metadata_item_in_idat():
+    tree = parse_file(_exif_in_idat())
+    assert [f for f in tree.all_findings() if f.severity in "EW"] == []
+    assert tree.get("meta/idat/item[2]").bit_length == 8 * 12
+    findings = parse_file(_exif_in_idat(length_delta=5)).all_findings()
+    assert any(f.rule == "BOX-006" and "idat" in f.message for f in findings)
