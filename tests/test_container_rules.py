@@ -308,3 +308,14 @@ def test_metadata_item_in_idat():
     assert tree.get("meta/idat/item[2]").bit_length == 8 * 12
     findings = parse_file(_exif_in_idat(length_delta=5)).all_findings()
     assert any(f.rule == "BOX-006" and "idat" in f.message for f in findings)
+
+
+def test_lenient_policy_applies_to_the_item():
+    data = make(items=[(1, "jai0", 0, None, CS + b"\x00\x00")])  # bytes after EOC (STR-002)
+    strict = {(f.rule, f.severity) for f in parse_file(data).all_findings()}
+    lenient = parse_file(data, lenient=True).all_findings()
+    assert ("STR-002", "E") in strict and ("BOX-007", "E") in strict
+    assert ("STR-002", "W") in {(f.rule, f.severity) for f in lenient}
+    assert [f.message for f in lenient if f.rule == "BOX-007"] == [
+        "primary item data does not end with EOC (FF 81)"]
+    assert next(f for f in lenient if f.rule == "STR-002").path.startswith("mdat/item[1]/")
