@@ -132,3 +132,18 @@ def test_package_api_reads_containers():
     assert jpegai_fmt.validate(jai) == []
     damaged = jai.replace(b"ispe\x00\x00\x00\x00\x00\x00\x00\xc8", b"ispe\x00\x00\x00\x00\x00\x00\x00\xc9")
     assert [f.rule for f in jpegai_fmt.validate(damaged)] == ["BOX-011"]
+
+
+def test_box_sizes_follow_the_layout_table():
+    cs = codestream()
+    tree = parse_file(wrap(cs, exif=EXIF, xmp=XMP))
+    size = lambda path: tree.get(path).bit_length // 8  # noqa: E731
+    pih = len(tree.get("meta/iprp/ipco/jaih/pih_payload").value)
+    expected = {"ftyp": 24, "meta/hdlr": 33, "meta/pitm": 14, "meta/iinf/infe[0]": 21, "meta/iinf/infe[1]": 21,
+                "meta/iinf/infe[2]": 41, "meta/iref": 12 + 2 * 14, "meta/iloc": 16 + 3 * 14,
+                "meta/iprp/ipco/jaih": 12 + pih, "meta/iprp/ipco/ispe": 20, "meta/iprp/ipco/colr": 19,
+                "meta/iprp/ipco/pixi": 16, "meta/iprp/ipma": 23, "mdat": 8 + len(cs) + 4 + 10 + len(XMP)}
+    assert {p: size(p) for p in expected} == expected
+    assert [c.name for c in tree.children] == ["ftyp", "meta", "mdat"]
+    assert [c.name for c in tree.get("meta").children if c.kind == "box"] == [
+        "hdlr", "pitm", "iinf", "iref", "iloc", "iprp"]
