@@ -6,6 +6,7 @@ first use. Bad input raises a project error (`JpegAiError` and subclasses) with 
 from __future__ import annotations
 
 import builtins
+import functools
 import os
 from dataclasses import dataclass
 from typing import BinaryIO, Union
@@ -16,7 +17,7 @@ from .errors import BuildError, JpegAiError, ParseError
 
 Source = Union[bytes, bytearray, memoryview, str, "os.PathLike[str]", BinaryIO]
 
-__all__ = ["ImageInfo", "open", "encode", "decode", "read_source", "codestream_of"]
+__all__ = ["ImageInfo", "open", "encode", "decode", "read_source", "codestream_of", "networks"]
 
 
 def read_source(source: Source) -> bytes:
@@ -120,6 +121,13 @@ def open(source: Source) -> ImageInfo:  # noqa: A001 - mirrors PIL.Image.open
                      file_size=len(data), codestream=cs_bytes)
 
 
+@functools.lru_cache(maxsize=1)
+def networks():
+    """Our float networks, loaded once per process (torch is imported here)."""
+    from codec.weights import load_networks
+    return load_networks()
+
+
 def _as_rgb(array) -> np.ndarray:
     a = np.asarray(array)
     if a.dtype != np.uint8:
@@ -152,7 +160,7 @@ def encode(array, *, bpp: float | None = None, model_id: int | None = None, bdl:
                        num_chs=(C_MAX[0] if luma_channels is None else luma_channels,
                                 C_MAX[1] if chroma_channels is None else chroma_channels),
                        regions=tuple(regions))
-    data = codec_encode(rgb, bpp=bpp, settings=s)
+    data = codec_encode(rgb, bpp=bpp, settings=s, model=networks())
     if container:
         from .container import wrap
         data = wrap(data)
@@ -167,4 +175,4 @@ def decode(source: Source, luma_channels: int | None = None, chroma_channels: in
     """
     from codec.pipeline import decode as codec_decode
     _, cs = codestream_of(read_source(source))
-    return codec_decode(cs, luma_channels, chroma_channels).rgb
+    return codec_decode(cs, luma_channels, chroma_channels, model=networks()).rgb

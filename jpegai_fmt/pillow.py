@@ -72,12 +72,10 @@ class JpegAiDecoder(ImageFile.PyDecoder):
     _pulls_fd = True
 
     def decode(self, buffer):
-        from codec.pipeline import decode
-
-        from .picture import codestream_of
+        from .picture import decode
         luma, chroma = self.args if self.args else (None, None)
         assert self.fd is not None
-        rgb = decode(codestream_of(self.fd.read())[1], luma, chroma).rgb
+        rgb = decode(self.fd.read(), luma, chroma)
         self.set_as_raw(rgb.tobytes(), "RGB")
         return -1, 0
 

@@ -1,28 +1,28 @@
-"""`jpegai-fmt encode IN OUT [--bpp X | --model-id K --bdl B] [--threads N] [--raw]`: picture -> JPEG AI."""
+"""`jpegai-fmt encode IN OUT | IN... --out-dir D [--bpp X | --model-id K --bdl B] [--raw]`: pictures -> JPEG AI."""
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import time
 
-from codec.metrics import psnr_rgb
-
-from ..container.writer import write_file
-from ..errors import JpegAiError
+from ._batch import pairs, report, run_all
 from ._codec import open_picture, progress
 
 
 def add_parser(subparsers) -> None:
     p = subparsers.add_parser(
-        "encode", help="encode a picture (PNG/JPEG/PPM/TIFF) with our learned codec",
-        description="Encode a picture into a JPEG AI codestream with this project's own model set. The rate is "
-                    "set by --bpp (searches model_id and beta_displacement_log) or directly by --model-id/--bdl.",
+        "encode", help="encode pictures (PNG/JPEG/PPM/TIFF) with our learned codec",
+        description="Encode pictures into JPEG AI with this project's own model set. The rate is set by --bpp "
+                    "(searches model_id and beta_displacement_log) or directly by --model-id/--bdl. With "
+                    "--out-dir, every positional is an input and outputs are named INPUT-STEM.jai (.jaic with "
+                    "--raw); one progress bar covers all files. Exit code 0 when every file was written, 2 when "
+                    "any failed (the others are still written).",
         epilog="examples:\n  jpegai-fmt encode photo.png photo.jai --bpp 0.5\n"
-               "  jpegai-fmt encode photo.png photo.jaic --raw --model-id 2 --bdl 100 --threads 8",
+               "  jpegai-fmt encode photo.png photo.jaic --raw --model-id 2 --bdl 100 --threads 8\n"
+               "  jpegai-fmt encode shots/*.png --out-dir encoded --bpp 0.25 --json",
         formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("input")
-    p.add_argument("output")
+    p.add_argument("paths", nargs="+", metavar="PATH", help="INPUT OUTPUT, or inputs with --out-dir")
+    p.add_argument("--out-dir", metavar="D", help="write one output per input into D")
     rate = p.add_mutually_exclusive_group()
     rate.add_argument("--bpp", type=float, help="target bits per pixel (within about 3 %%)")
     rate.add_argument("--model-id", type=int, choices=range(4), help="rate regime 0..3 (default 2)")
@@ -32,36 +32,53 @@ def add_parser(subparsers) -> None:
     p.add_argument("--independent-regions", action="store_true", help="one segment per region")
     p.add_argument("--luma-channels", type=int, default=160, help="code only this luma channel prefix")
     p.add_argument("--chroma-channels", type=int, default=96, help="code only this chroma channel prefix")
-    p.add_argument("--raw", action="store_true", help="write a raw codestream instead of a .jai file")
-    p.add_argument("--json", action="store_true", help="print bpp, PSNR and timings as JSON")
+    p.add_argument("--raw", action="store_true", help="write raw codestreams instead of .jai files")
+    p.add_argument("--json", action="store_true", help="print bytes, bpp, PSNR and time as JSON (a list for "
+                                                       "several files)")
     p.set_defaults(run=run)
+
+
+def _settings(args):
+    from codec.pipeline import EncodeSettings
+    try:
+        rows, cols = (int(v) for v in args.regions.lower().split("x"))
+    except ValueError:
+        raise ValueError(f"--regions {args.regions!r}: expected ROWSxCOLUMNS, e.g. 2x3") from None
+    return EncodeSettings(model_id=2 if args.model_id is None else args.model_id, bdl=(args.bdl, args.bdl),
+                          threads=args.threads, num_chs=(args.luma_channels, args.chroma_channels),
+                          regions=(rows, cols), independent_regions=args.independent_regions)
 
 
 def run(args) -> int:
     try:
-        from codec.pipeline import EncodeSettings, encode
-        rgb = open_picture(args.input)
-        rows, cols = (int(v) for v in args.regions.lower().split("x"))
-        s = EncodeSettings(model_id=2 if args.model_id is None else args.model_id, bdl=(args.bdl, args.bdl),
-                           threads=args.threads, num_chs=(args.luma_channels, args.chroma_channels),
-                           regions=(rows, cols), independent_regions=args.independent_regions)
-        t0 = time.perf_counter()
-        with progress("encoding", enabled=not args.json) as tick:
-            data = encode(rgb, bpp=args.bpp, settings=s, progress=tick)
-        t1 = time.perf_counter()
-        if not args.raw:
-            from ..container.writer import wrap
-            data = wrap(data)
-        write_file(args.output, data)
-    except (JpegAiError, OSError, ValueError) as err:
+        jobs = pairs(args.paths, args.out_dir, ".jaic" if args.raw else ".jai", "encode")
+        settings = _settings(args)
+    except ValueError as err:
         print(f"jpegai-fmt encode: {err}", file=sys.stderr)
         return 2
-    info = {"input": args.input, "output": args.output, "bytes": len(data),
-            "bpp": len(data) * 8 / (rgb.shape[0] * rgb.shape[1]), "encode_s": round(t1 - t0, 3)}
-    if args.json:
-        from codec.pipeline import decode_array
-        info["psnr_rgb"] = psnr_rgb(rgb, decode_array(data))
-        print(json.dumps(info))
-    else:
-        print(f"{args.output}: {info['bytes']} bytes, {info['bpp']:.4f} bpp, {info['encode_s']} s")
-    return 0
+    from codec.metrics import psnr_rgb
+    from codec.pipeline import decode, encode
+
+    from ..container.writer import wrap, write_file
+    from ..picture import networks
+    model = networks()
+    single = len(jobs) == 1
+
+    def work(src: str, dst: str) -> dict:
+        rgb = open_picture(src)
+        t0 = time.perf_counter()
+        with progress("encoding", enabled=single and not args.json) as tick:
+            cs = encode(rgb, bpp=args.bpp, settings=settings, model=model, progress=tick)
+        t1 = time.perf_counter()
+        data = cs if args.raw else wrap(cs)
+        write_file(dst, data)
+        info = {"input": src, "output": dst, "bytes": len(data), "bpp": len(data) * 8 / (rgb.shape[0] * rgb.shape[1]),
+                "encode_s": round(t1 - t0, 3)}
+        if args.json:
+            info["psnr_rgb"] = psnr_rgb(rgb, decode(cs, model=model).rgb)
+        return info
+
+    results = run_all(jobs, work, "encoding", args.json)
+    return report(results, "encode", args.json,
+                  [("input", "{}"), ("output", "{}"), ("bytes", "{}"), ("bpp", "{:.4f}"), ("encode_s", "{}")],
+                  lambda r: f"{r['output']}: {r['bytes']} bytes, {r['bpp']:.4f} bpp, {r['encode_s']} s")

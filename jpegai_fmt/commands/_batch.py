@@ -1,0 +1,81 @@
+"""Many inputs, one progress bar: output naming, per-file error capture and the summary of encode/decode.
+
+`encode IN OUT` and `decode IN OUT` keep working; with `--out-dir D` every positional is an input and
+each output is named after its input's stem. One file failing does not stop the others; the exit code
+says whether all went well (0) or any failed (2).
+"""
+from __future__ import annotations
+
+import contextlib
+import os
+import sys
+from pathlib import Path
+
+from ..errors import JpegAiError
+
+
+def pairs(paths: list[str], out_dir: str | None, suffix: str, command: str) -> list[tuple[str, str]]:
+    """(input, output) pairs: `IN OUT` without --out-dir, else every path is an input."""
+    if out_dir is None:
+        if len(paths) != 2:
+            raise ValueError(f"give INPUT OUTPUT, or several inputs with --out-dir (jpegai-fmt {command} --help)")
+        return [(paths[0], paths[1])]
+    os.makedirs(out_dir, exist_ok=True)
+    out, seen = [], {}
+    for p in paths:
+        target = os.path.join(out_dir, Path(p).stem + suffix)
+        if target in seen:
+            raise ValueError(f"{p} and {seen[target]} would both be written to {target}")
+        seen[target] = p
+        out.append((p, target))
+    return out
+
+
+@contextlib.contextmanager
+def bar(label: str, total: int, enabled: bool = True):
+    """One bar over all files on a terminal (stderr); a no-op when piped. Yields advance(name)."""
+    if not (enabled and sys.stderr.isatty()):
+        yield lambda name=None: None
+        return
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+    with Progress(TextColumn(f"{label} {{task.description}}"), BarColumn(), MofNCompleteColumn(),
+                  TimeElapsedColumn(), transient=True, console=Console(stderr=True)) as progress:
+        task = progress.add_task("", total=total)
+        yield lambda name=None: progress.update(task, advance=1, description=name or "")
+
+
+def run_all(jobs: list[tuple[str, str]], work, label: str, quiet: bool) -> list[dict]:
+    """Run work(input, output) -> info for every job; a failure becomes {'input', 'output', 'error'}."""
+    results = []
+    with bar(label, len(jobs), enabled=not quiet and len(jobs) > 1) as advance:
+        for src, dst in jobs:
+            try:
+                results.append(work(src, dst))
+            except (JpegAiError, OSError, ValueError) as err:
+                results.append({"input": src, "output": dst, "error": str(err)})
+            advance(os.path.basename(src))
+    return results
+
+
+def report(results: list[dict], command: str, as_json: bool, columns: list[tuple[str, str]], line) -> int:
+    """Print results (one JSON object for one file, a list for several; a table on a terminal) and
+    return the exit code: 0 when every file went through, 2 otherwise."""
+    import json
+
+    from ..render import Block, print_blocks
+    failed = [r for r in results if "error" in r]
+    for r in failed:
+        where = "" if r["error"].startswith(r["input"]) else f"{r['input']}: "
+        print(f"jpegai-fmt {command}: {where}{r['error']}", file=sys.stderr)
+    if as_json:
+        print(json.dumps(results[0] if len(results) == 1 else results))
+    elif len(results) == 1:
+        if not failed:
+            print(line(results[0]))
+    else:
+        rows = [tuple(fmt.format(r[key]) if key in r else "-" for key, fmt in columns) for r in results
+                if "error" not in r]
+        print_blocks([Block(f"{command}: {len(results) - len(failed)} of {len(results)} files",
+                            rows, tuple(key for key, _ in columns))])
+    return 2 if failed else 0
