@@ -96,7 +96,7 @@ class InspectorApp(App):
                     with TabPane(f"Findings {len(self.doc.findings)}", id="findings-tab"):
                         yield FindingsTable(id="findings")
                     with TabPane("Stats", id="stats-tab"):
-                        yield StatsPane(self.doc.root, id="stats")
+                        yield StatsPane(self.doc.root, self.doc.data, id="stats")
                     with TabPane("Preview", id="preview-tab"):
                         yield PreviewPane(self.doc.codestream, self.selection, id="preview")
                 yield DetailsPane(id="details")
@@ -220,7 +220,7 @@ class InspectorApp(App):
         def done(path: str | None) -> None:
             if path:
                 self._write(path, lambda: extract(self.doc.data, luma_channels=sel.luma,
-                                                  chroma_channels=sel.chroma), "extract")
+                                                  chroma_channels=sel.chroma)[0], "extract")
         self.push_screen(PromptScreen(f"Extract {sel.describe()} to",
                                       f"{stem}.l{sel.luma}c{sel.chroma}{ext or '.jaic'}"), done)
 

@@ -43,7 +43,7 @@ def details_text(node: Node, data: bytes) -> Text:
     end = node.bit_offset + node.bit_length
     aligned = node.bit_offset % 8 == 0 and node.bit_length % 8 == 0
     where = (f"byte {node.byte_offset} (0x{node.byte_offset:X}), {node.bit_length // 8} bytes" if aligned else
-             f"bit {node.bit_offset} (byte {node.byte_offset} bit {node.bit_offset % 8}) to bit {end}, "
+             f"bits {node.bit_offset}..{end - 1} (byte {node.byte_offset} bit {node.bit_offset % 8}), "
              f"{node.bit_length} bits")
     row("position", where)
     row("raw", raw_bits(data, node.bit_offset, node.bit_length), "cyan")

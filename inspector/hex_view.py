@@ -19,7 +19,6 @@ PLAIN = Style()
 SELECTED = Style(bgcolor="dark_blue", color="bright_white")
 PARTIAL = Style(bgcolor="grey30", color="bright_white")
 CURSOR = Style(reverse=True, bold=True)
-RULER_BITS = 64  # bits of context the ruler shows at most
 
 
 def _printable(b: int) -> str:
@@ -152,26 +151,25 @@ class HexView(ScrollView, can_focus=True):
         return strip.crop(self.scroll_offset.x, self.scroll_offset.x + self.size.width)
 
 
-def bit_ruler(data: bytes, bit_offset: int, bit_length: int) -> Text:
-    """The bytes around a bit-packed field in binary, the field's own bits highlighted:
-    shown only for ranges that do not start and end on byte boundaries."""
+def bit_ruler(data: bytes, bit_offset: int, bit_length: int, width: int = 80) -> Text:
+    """The bytes holding a bit-packed field in binary, the field's own bits highlighted, in
+    at most `width` cells; empty for ranges that start and end on byte boundaries."""
     text = Text()
-    if bit_length == 0 and bit_offset % 8 == 0 or (bit_offset % 8 == 0 and bit_length % 8 == 0):
+    if bit_length == 0 or (bit_offset % 8 == 0 and bit_length % 8 == 0):
         return text
     first = bit_offset >> 3
     last = min(len(data), (bit_offset + bit_length + 7) >> 3)
-    shown = min(last, first + RULER_BITS // 8)
-    text.append(f"bits {bit_offset}..{bit_offset + bit_length - 1} "
-                f"(byte {first} bit {bit_offset % 8}, {bit_length} bit{'s' if bit_length != 1 else ''}): ",
-                "bold")
+    text.append(f"bits {bit_offset}..{bit_offset + bit_length - 1}:", "bold")
+    fits = max(1, (width - len(text) - 2) // 9)
+    shown = min(last, first + fits)
     for byte in range(first, shown):
+        text.append(" ")
         for k in range(8):
             bit = 8 * byte + k
             inside = bit_offset <= bit < bit_offset + bit_length
             text.append("1" if data[byte] >> (7 - k) & 1 else "0", "reverse bold" if inside else "dim")
-        text.append(" ")
     if shown < last:
-        text.append("…")
+        text.append(" …")
     return text
 
 
@@ -179,4 +177,4 @@ class BitRuler(Static):
     """One line under the hex grid; empty for byte-aligned ranges."""
 
     def show_range(self, data: bytes, bit_offset: int, bit_length: int) -> None:
-        self.update(bit_ruler(data, bit_offset, bit_length))
+        self.update(bit_ruler(data, bit_offset, bit_length, self.size.width or 80))

@@ -171,6 +171,6 @@ def bytes_used(data: bytes, luma: int, chroma: int, full: bool) -> str:
     except ImportError:
         return "unknown (extraction not installed)"
     try:
-        return f"{len(extract(data, luma_channels=luma, chroma_channels=chroma))} of {len(data)}"
+        return f"{len(extract(data, luma_channels=luma, chroma_channels=chroma)[0])} of {len(data)}"
     except JpegAiError as err:
         return f"unknown ({err.message})"

@@ -9,7 +9,9 @@ from rich.text import Text
 from textual.containers import VerticalScroll
 from textual.widgets import Static
 
+from jpegai_fmt.errors import JpegAiError
 from jpegai_fmt.tree import Node
+from jpegai_fmt.udi_record import parse_record
 
 from .tree_pane import human_size
 
@@ -34,8 +36,36 @@ def _index(name: str) -> tuple[str, int] | None:
     return (m.group(1), int(m.group(2))) if m else None
 
 
-def sections(root: Node) -> list[tuple[str, list[tuple[str, int]]]]:
-    """(title, [(label, bytes)]) for each statistic the tree can give."""
+def channel_rows(root: Node, data: bytes) -> list[tuple[str, int]] | None:
+    """Bytes per channel group, from the jpegai-fmt channel index in UDI (None without one):
+    the index gives the bytes kept for each listed channel prefix, so groups are differences."""
+    udi = next((n for n in root.walk() if n.name == "user_data" and n.parent.name.startswith("UDI")), None)
+    if udi is None:
+        return None
+    try:
+        record = parse_record(data[udi.byte_offset:udi.byte_end])
+    except JpegAiError:
+        return None
+    if record is None:
+        return None
+    rows = []
+    for c, label in ((0, "luma"), (1, "chroma")):
+        tables = [t for t in record.index.regions if t.component == c]
+        if not tables:
+            continue
+        total = sum(sum(t.sizes) for t in tables)
+        kept = [(0, 0)]
+        for count in sorted({m for t in tables for m, _ in t.cuts}):
+            drops = [t.drops(count) for t in tables]
+            if None not in drops:
+                kept.append((count, total - sum(sum(d) for d in drops)))
+        kept.append((record.index.num_chs[c], total))
+        rows += [(f"{label} ch {a}-{b - 1}", nb - na) for (a, na), (b, nb) in zip(kept, kept[1:]) if b > a]
+    return rows
+
+
+def sections(root: Node, data: bytes = b"") -> list[tuple[str, list[tuple[str, int]]]]:
+    """(title, [(label, bytes)]) for each statistic the tree (and a channel index) can give."""
     out = []
     if root.kind == "file" and any(c.kind == "box" for c in root.children):
         out.append(("bytes per top-level box", [(c.name, c.bit_length // 8) for c in root.children]))
@@ -63,6 +93,9 @@ def sections(root: Node) -> list[tuple[str, list[tuple[str, int]]]]:
     if threads:
         out.append(("bytes per thread (summed over regions)",
                     [(f"{m} thread[{t}]", n) for (m, t), n in sorted(threads.items())]))
+    channels = channel_rows(root, data)
+    if channels:
+        out.append(("bytes per channel group (UDI channel index)", channels))
     return out
 
 
@@ -73,9 +106,10 @@ def bar(fraction: float, width: int) -> str:
     return ("█" * full + part).ljust(width)
 
 
-def render_sections(root: Node, width: int) -> Text:
+def render_sections(root: Node, data: bytes, width: int) -> Text:
     text = Text()
-    for title, rows in sections(root):
+    found = sections(root, data)
+    for title, rows in found:
         text.append(title + "\n", "bold underline")
         if not rows:
             text.append("  (none)\n", "dim")
@@ -88,7 +122,8 @@ def render_sections(root: Node, width: int) -> Text:
             text.append(f"{name[:name_w]:<{name_w}} ")
             text.append(bar(n / top, bar_w), "green")
             text.append(f" {human_size(n):>9} {100 * n / total:5.1f}%\n")
-    text.append("bytes per channel: not recorded in the stream (no channel index)\n", "dim")
+    if not found[-1][0].startswith("bytes per channel"):
+        text.append("bytes per channel: the stream carries no jpegai-fmt channel index\n", "dim")
     text.rstrip()
     return text
 
@@ -96,13 +131,14 @@ def render_sections(root: Node, width: int) -> Text:
 class StatsPane(VerticalScroll):
     """Recomputed on resize so the bars always fill the pane's width."""
 
-    def __init__(self, root: Node, **kwargs) -> None:
+    def __init__(self, root: Node, data: bytes, **kwargs) -> None:
         super().__init__(**kwargs)
         self.tree_root = root
+        self.data = data
 
     def compose(self):
         yield Static(id="stats-body")
 
     def on_resize(self) -> None:
         width = self.scrollable_content_region.width or 60
-        self.query_one("#stats-body", Static).update(render_sections(self.tree_root, width))
+        self.query_one("#stats-body", Static).update(render_sections(self.tree_root, self.data, width))

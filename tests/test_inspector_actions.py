@@ -71,10 +71,11 @@ def test_bit_field_details_and_ruler_show_exact_bits():
         node = app.current
         assert node.name == "num_chs" and node.value == 160
         details = text_of(app, "#details-body")
-        assert f"bit {node.bit_offset}" in details and f"{node.bit_length} bits" in details
+        end = node.bit_offset + node.bit_length - 1
+        assert f"bits {node.bit_offset}..{end}" in details and f"{node.bit_length} bits" in details
         assert f"{160:0{node.bit_length}b}" in details  # the raw bits as stored
         ruler = str(app.query_one(BitRuler).content)
-        assert ruler.startswith(f"bits {node.bit_offset}..{node.bit_offset + node.bit_length - 1}")
+        assert ruler.startswith(f"bits {node.bit_offset}..{end}:")
     drive(small_codestream(), script)
 
 
@@ -187,7 +188,7 @@ def fake_extract(monkeypatch):
         calls.append((luma_channels, chroma_channels))
         if luma_channels == 0:
             raise BuildError("cannot keep zero luma channels")
-        return data[:20]
+        return data[:20], {"output_bytes": 20}
     module = types.ModuleType("jpegai_fmt.extract")
     module.extract = extract
     monkeypatch.setitem(sys.modules, "jpegai_fmt.extract", module)
@@ -350,3 +351,13 @@ def test_80x24_layout_keeps_every_pane_usable():
 def test_main_reports_an_unreadable_file(tmp_path, capsys):
     assert main([str(tmp_path / "absent.jaic")]) == 2
     assert "cannot read" in capsys.readouterr().err
+
+
+def test_extract_with_the_real_engine_reports_its_refusal(tmp_path):
+    """A stream without our channel index cannot be channel-cut: the engine's reason is shown."""
+    async def script(app, pilot):
+        await pilot.press("left_square_bracket")
+        await answer(app, pilot, "x", str(tmp_path / "cut.jaic"))
+        assert any("extract failed" in n.message and "cut points" in n.message for n in app._notifications)
+    drive(small_codestream(), script)
+    assert list(tmp_path.iterdir()) == []
