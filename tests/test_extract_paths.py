@@ -153,3 +153,17 @@ def test_not_a_stream():
     with pytest.raises(Exception) as err:
         extract(data[:len(data) // 2], luma_channels=8)
     assert type(err.value).__module__ == "jpegai_fmt.errors"
+
+
+def test_index_path_imports_neither_codec_nor_torch(tmp_path):
+    import subprocess
+    data, _ = make_stream(seed=14)
+    src = tmp_path / "in.jaic"
+    src.write_bytes(data)
+    code = ("import sys; from jpegai_fmt.extract import extract; "
+            f"out, r = extract(open({str(src)!r}, 'rb').read(), luma_channels=8); "
+            "assert r['method']['luma'] == 'index', r; "
+            "print(sorted(m for m in sys.modules if m == 'torch' or m.split('.')[0] == 'codec'))")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "[]"
