@@ -42,8 +42,9 @@ def load(source) -> tuple[bytes, str | None]:
 
 
 def sniff(data: bytes) -> str | None:
-    """'codestream' (FF 80 FF 82), 'container' ('ftyp' at bytes 4-7) or None."""
-    if data[:4] == MAGIC:
+    """'codestream' (FF 80 FF 82, or SOC followed by something else: then STR-001 is
+    reported rather than refusing the input), 'container' ('ftyp' at bytes 4-7) or None."""
+    if data[:2] == MAGIC[:2]:
         return "codestream"
     if data[4:8] == b"ftyp":
         return "container"
@@ -70,7 +71,7 @@ def read_codestream(source, *, syntax: str = "auto", lenient: bool = False, entr
     become findings, and what the reference decoder tolerates is reported as a warning.
     """
     data, _ = load(source)
-    if data[:4] != MAGIC:
+    if data[:2] != MAGIC[:2]:
         raise ParseError(f"not a codestream: starts with {data[:4].hex(' ').upper() or 'nothing'}, "
                          "not FF 80 FF 82", byte_offset=0, rule="STR-001")
     cs = parse_codestream(data, syntax=_syntax(syntax), tolerant=lenient)

@@ -1,0 +1,65 @@
+"""`jpegai-fmt`: the command-line entry point.
+
+Each subcommand is a module in `jpegai_fmt.commands` with `add_parser(subparsers)`
+(which sets `run` as the parser default) and `run(args) -> int`. To add one, add its
+module name to COMMANDS. Command modules import heavy dependencies (torch) inside
+`run`, so listing the commands stays fast and syntax-only commands never load torch.
+
+Exit codes, for every command: 0 = valid / done, 1 = input read but invalid (error
+findings), 2 = unreadable input, usage error or failure. Errors are one line on stderr.
+"""
+from __future__ import annotations
+
+import argparse
+import importlib
+import os
+import sys
+
+from .errors import JpegAiError
+
+COMMANDS = ["info", "dump", "validate", "wrap", "unwrap", "extract", "encode", "decode"]
+
+
+def _modules(names):
+    for name in names:
+        try:
+            yield importlib.import_module(f"{__package__}.commands.{name}")
+        except ModuleNotFoundError as err:
+            if err.name != f"{__package__}.commands.{name}":
+                raise  # a command module that exists but fails to import is a bug, not an absent command
+
+
+def build_parser(names=COMMANDS) -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="jpegai-fmt", description="JPEG AI codestream and .jai file toolkit.")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for module in _modules(names):
+        module.add_parser(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
+    # Only the named command's module is imported (fast start); all of them for help or a typo.
+    names = argv[:1] if argv and argv[0] in COMMANDS else COMMANDS
+    args = build_parser(names).parse_args(argv)
+    try:
+        return args.run(args)
+    except KeyboardInterrupt:
+        print(f"jpegai-fmt {args.command}: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        sys.stderr.close()  # output piped into a reader that stopped (e.g. `| head`)
+        return 0
+    except (JpegAiError, OSError) as err:
+        print(f"jpegai-fmt {args.command}: {err}", file=sys.stderr)
+        return 2
+    except Exception as err:  # noqa: BLE001 - one line instead of a traceback, unless debugging
+        if os.environ.get("JPEGAI_FMT_DEBUG"):
+            raise
+        print(f"jpegai-fmt {args.command}: internal error: {type(err).__name__}: {err} "
+              "(set JPEGAI_FMT_DEBUG=1 for a traceback)", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Subcommands of `jpegai-fmt`: one module each, registered in jpegai_fmt.cli.COMMANDS."""

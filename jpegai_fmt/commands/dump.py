@@ -1,0 +1,25 @@
+"""`jpegai-fmt dump FILE [--json]`: every syntax element with its bit offset and width."""
+from __future__ import annotations
+
+from ..render import keyed, print_json, print_tree
+
+
+def add_parser(subparsers) -> None:
+    p = subparsers.add_parser("dump", help="print every syntax element as a tree",
+                              description="Print the syntax tree: every segment, box and field with its absolute "
+                                          "bit offset and width in bits. --json keys elements by their spec names.")
+    p.add_argument("file", metavar="FILE")
+    p.add_argument("--json", action="store_true", help="JSON tree, children keyed by snake_case field names")
+    p.add_argument("--lenient", action="store_true", help="dump what can be read of a damaged file")
+    p.add_argument("--syntax", choices=["auto", "is", "dis"], default="auto", help="PIH syntax (default: auto)")
+    p.set_defaults(run=run)
+
+
+def run(args) -> int:
+    from .. import parse
+    root = parse(args.file, syntax=args.syntax, lenient=args.lenient)
+    if args.json:
+        print_json({"file": args.file, root.name: keyed(root)})
+    else:
+        print_tree(root)
+    return 1 if any(f.severity == "E" for f in root.all_findings()) else 0
