@@ -167,3 +167,21 @@ def test_index_path_imports_neither_codec_nor_torch(tmp_path):
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "[]"
+
+
+def test_damaged_inputs_give_project_errors(monkeypatch):
+    from jpegai_fmt.errors import JpegAiError
+    monkeypatch.setitem(sys.modules, "codec.pipeline", None)
+    data, _ = make_stream(threads=(2, 2), seed=15)
+    rng = np.random.default_rng(0)
+    outcomes = set()
+    for _ in range(150):
+        bad = bytearray(data)
+        for pos in rng.integers(0, len(bad), int(rng.integers(1, 4))):
+            bad[pos] = int(rng.integers(0, 256))
+        try:
+            extract(bytes(bad), luma_channels=8, chroma_channels=8)
+            outcomes.add("ok")
+        except JpegAiError:
+            outcomes.add("error")
+    assert outcomes == {"ok", "error"}
