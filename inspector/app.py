@@ -247,7 +247,8 @@ class InspectorApp(App):
             preview.request()
         else:
             preview.info.update(f"{self.selection.describe()}: press d to decode")
-        self.notify(self.selection.describe(), timeout=2)
+        if self.query_one(TabbedContent).active != "preview-tab":
+            self.notify(self.selection.describe(), timeout=1.5)
 
 
 def main(argv: list[str] | None = None) -> int:

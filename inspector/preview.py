@@ -94,6 +94,16 @@ class Selection:
         return f"luma {self.luma}/{self.luma_max}  chroma {self.chroma}/{self.chroma_max} channels"
 
 
+def load_decoder():
+    """The codec's `decode_array` (this import is what pulls in torch): `codec.decode` is its
+    public home, `codec.pipeline` where it lived first."""
+    try:
+        from codec.decode import decode_array
+    except ImportError:
+        from codec.pipeline import decode_array
+    return decode_array
+
+
 def unavailable(err: BaseException) -> str:
     """A one-line reason the picture cannot be shown."""
     if isinstance(err, ModelMismatchError):
@@ -136,7 +146,7 @@ class PreviewPane(Vertical):
     @work(thread=True, exclusive=True, group="preview")
     def _decode(self, generation: int, luma: int, chroma: int) -> None:
         try:
-            from codec.decode import decode_array
+            decode_array = load_decoder()
             data = self._codestream()
             if self._full is None:
                 self._full = decode_array(data)

@@ -275,6 +275,7 @@ def test_preview_decodes_only_when_asked_then_compares_selections(fake_codec):
 def test_preview_failures_are_messages(monkeypatch, failure, message):
     if failure is None:
         monkeypatch.setitem(sys.modules, "codec.decode", None)
+        monkeypatch.setitem(sys.modules, "codec.pipeline", None)
     else:
         module = types.ModuleType("codec.decode")
 
