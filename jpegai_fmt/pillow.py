@@ -20,13 +20,13 @@ MIME = "image/jpeg-ai"          # placeholder until a media type is registered (
 CONTAINER_EXTENSIONS = (".jai",)
 CODESTREAM_EXTENSIONS = (".jaic",)
 _MAGIC = b"\xff\x80\xff\x82"
-_HEIF_BRANDS = (b"jaii", b"mif1", b"msf1")   # major brands worth a closer look; the reader decides
+_LOOK = 1 << 16                 # bytes read to decide whether an ISOBMFF file holds a JPEG AI item
 
 
 def _accept(prefix: bytes) -> bool:
-    """Cheap sniff on Pillow's 16-byte prefix: codestream magic, or an ISOBMFF 'ftyp' whose major brand
-    may hold a JPEG AI item (mif1 files are checked for 'jaii'/'jai0' in `_open`, others pass on)."""
-    return prefix[:4] == _MAGIC or (prefix[4:8] == b"ftyp" and prefix[8:12] in _HEIF_BRANDS)
+    """Sniff by content (container.md §4) on Pillow's 16-byte prefix: the codestream magic, or any ISOBMFF
+    'ftyp' (its brands and items are checked in `_open`; other HEIF/MP4 files pass on to other plugins)."""
+    return prefix[:4] == _MAGIC or prefix[4:8] == b"ftyp"
 
 
 def _is_jpegai_heif(data: bytes) -> bool:
@@ -34,7 +34,7 @@ def _is_jpegai_heif(data: bytes) -> bool:
     size = int.from_bytes(data[:4], "big")
     ftyp = data[8:min(size, len(data))] if size >= 16 else b""
     brands = [ftyp[i:i + 4] for i in range(0, len(ftyp) - 3, 4) if i != 4]   # skip minor_version
-    return b"jaii" in brands or b"infe" in data[:65536] and b"jai0" in data[:65536]
+    return b"jaii" in brands or (b"infe" in data and b"jai0" in data)
 
 
 class JpegAiImageFile(ImageFile.ImageFile):
@@ -44,9 +44,10 @@ class JpegAiImageFile(ImageFile.ImageFile):
     def _open(self) -> None:
         from . import picture
         from .errors import JpegAiError
-        data = self.fp.read()
-        if data[:4] != _MAGIC and not _is_jpegai_heif(data):
+        head = self.fp.read(_LOOK)
+        if head[:4] != _MAGIC and not _is_jpegai_heif(head):
             raise SyntaxError("not a JPEG AI file")
+        data = head + self.fp.read()
         try:
             info = picture.open(data)
         except JpegAiError as err:
