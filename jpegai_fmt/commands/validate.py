@@ -16,7 +16,9 @@ def add_parser(subparsers) -> None:
                               description="Report every finding (rule id, severity, byte/bit offset, field path, "
                                           "message) of codestream.md §15 and container.md §6. Exit 0 valid, 1 "
                                           "invalid, 2 unreadable.")
-    p.add_argument("files", nargs="+", metavar="FILE")
+    p.add_argument("files", nargs="*", metavar="FILE")
+    p.add_argument("--suite", metavar="DIR", help="run the conformance manifest DIR/manifest.json instead "
+                                                   "(pass/fail per stream and totals; docs/conformance.md)")
     p.add_argument("--json", action="store_true", help="one JSON document with every file's findings")
     p.add_argument("--lenient", action="store_true",
                    help="report what the reference decoder tolerates as warnings (docs/validation.md)")
@@ -40,6 +42,12 @@ EXIT = {"valid": 0, "invalid": 1, "unreadable": 2}
 
 
 def run(args) -> int:
+    if args.suite is not None or not args.files:
+        if args.suite is None or args.files:
+            print("jpegai-fmt validate: give FILE... or --suite DIR, not both or neither", file=sys.stderr)
+            return 2
+        from ..suite import main_suite
+        return main_suite(args.suite, as_json=args.json)
     results = [check(path, syntax=args.syntax, lenient=args.lenient) for path in args.files]
     if args.json:
         print_json([{**r, "findings": [f.to_dict() for f in r.get("findings", [])]} if "findings" in r else r
