@@ -31,6 +31,7 @@ from .tree_pane import SyntaxTree
 
 CHANNEL_STEP = 8
 TABS = {"1": "hex-tab", "2": "findings-tab", "3": "stats-tab", "4": "preview-tab"}
+FOCUS = {"1": "#hex", "2": "#findings", "3": "#stats"}  # the preview takes no keys of its own
 
 
 def _json_value(value):
@@ -161,7 +162,10 @@ class InspectorApp(App):
         self.push_screen(HelpScreen(groups))
 
     def action_tab(self, key: str) -> None:
+        """Show a tab and give the keyboard to what it holds (so Enter picks a finding, arrows move in hex)."""
         self.query_one(TabbedContent).active = TABS[key]
+        if key in FOCUS:
+            self.query_one(FOCUS[key]).focus()
 
     def action_search(self) -> None:
         def done(text: str | None) -> None:

@@ -12,11 +12,12 @@ from .spec_info import describe
 from .tree_pane import short_value
 
 RAW_BITS_MAX = 64  # longer ranges show their first bytes in hex instead
+RAW_BYTES_MAX = 8  # one line in the details pane at 80 columns
 SEVERITY_STYLE = {"E": "bold red", "W": "bold yellow", "I": "bold blue"}
 
 
 def raw_bits(data: bytes, bit_offset: int, bit_length: int) -> str:
-    """The node's bits as stored (binary up to 64 bits, otherwise the first 16 bytes in hex)."""
+    """The node's bits as stored (binary up to 64 bits, otherwise the first 8 bytes in hex)."""
     if bit_length == 0:
         return "(none)"
     if bit_length <= RAW_BITS_MAX:
@@ -26,8 +27,8 @@ def raw_bits(data: bytes, bit_offset: int, bit_length: int) -> str:
         value = (word >> shift) & ((1 << bit_length) - 1)
         return f"{value:0{bit_length}b}" + (f" = 0x{value:X}" if bit_length > 4 else "")
     start = bit_offset >> 3
-    chunk = data[start:start + 16]
-    return chunk.hex(" ") + (" …" if bit_length > 8 * 16 else "")
+    chunk = data[start:start + RAW_BYTES_MAX]
+    return chunk.hex(" ") + (" …" if bit_length > 8 * RAW_BYTES_MAX else "")
 
 
 def details_text(node: Node, data: bytes) -> Text:

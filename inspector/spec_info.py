@@ -11,8 +11,8 @@ from pathlib import Path
 
 TABLES = Path(__file__).resolve().parent.parent / "spec_tables"
 PATTERNS = ("codestream_*.json", "container_*.json")
-MEANING_KEYS = ("meaning", "description", "semantics", "desc", "message", "title")
-RANGE_KEYS = ("range", "allowed", "allowed_range", "values", "min", "max", "constraint", "bits", "coding",
+MEANING_KEYS = ("meaning", "content", "description", "semantics", "desc", "message", "title")
+RANGE_KEYS = ("range", "allowed", "allowed_range", "values", "min", "max", "constraint", "condition", "coding",
               "descriptor", "rule", "rules", "section")
 _INDEX = re.compile(r"\[\d+\]$")
 
@@ -49,13 +49,19 @@ def field_table() -> dict[str, dict]:
 
 
 def describe(name: str) -> list[tuple[str, str]]:
-    """(label, text) pairs to show for a field: meaning first, then range-like entries."""
+    """(label, text) pairs to show for a field: meaning first, then range-like entries; a
+    min/max pair (how often a marker may occur) reads as one count."""
     entry = field_table().get(name) or field_table().get(base_name(name))
     if not entry:
         return []
+    counted = "min" in entry and "max" in entry
     rows = []
     for key in MEANING_KEYS + RANGE_KEYS:
+        if counted and key in ("min", "max"):
+            continue
         if key in entry and entry[key] not in (None, "", [], {}):
             value = entry[key]
             rows.append((key, value if isinstance(value, str) else json.dumps(value)))
+    if counted:
+        rows.append(("count", f"{entry['min']}..{'any' if entry['max'] is None else entry['max']}"))
     return rows

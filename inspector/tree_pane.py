@@ -86,4 +86,9 @@ class SyntaxTree(Tree[Node]):
             parent.expand()
             parent = parent.parent
         # the expanded rows get their line numbers at the next refresh: move the cursor then
-        self.call_after_refresh(self.move_cursor, tnode)
+        self.call_after_refresh(self._place_cursor, tnode)
+
+    def _place_cursor(self, tnode: TreeNode[Node]) -> None:
+        self.move_cursor(tnode)
+        # the scroll range grows with the new rows only after this refresh: scroll after it
+        self.call_after_refresh(self.scroll_to_node, tnode, False)

@@ -148,8 +148,7 @@ def test_truncated_file_findings_jump_to_their_node():
         rules = [f.rule for f in table.findings]
         assert "SEG-003" in rules and table.row_count == len(rules)
         await pilot.press("2")
-        assert app.query_one(TabbedContent).active == "findings-tab"
-        table.focus()
+        assert app.query_one(TabbedContent).active == "findings-tab" and table.has_focus
         row = rules.index("SEG-003")
         table.move_cursor(row=row)
         await pilot.press("enter")

@@ -66,17 +66,19 @@ def test_unreadable_input_is_one_error_node():
 def test_spec_meanings_and_ranges():
     rows = dict(spec_info.describe("num_chs"))
     assert "meaning" in rows and "range" in rows
-    assert spec_info.describe("thread[3]") == spec_info.describe("thread")
+    assert dict(spec_info.describe("SORS[1]")) == dict(spec_info.describe("SORS")) != {}
     assert spec_info.describe("no_such_field_anywhere") == []
 
 
 def test_spec_tables_missing_or_broken_degrade_to_nothing(tmp_path, monkeypatch):
     (tmp_path / "codestream_fields.json").write_text("{ broken")
-    (tmp_path / "codestream_more.json").write_text(json.dumps({"X": [{"name": "foo", "range": [0, 3]}]}))
+    (tmp_path / "codestream_more.json").write_text(json.dumps({"X": [{"name": "foo", "range": [0, 3]},
+                                                                      {"name": "SOQ", "min": 0, "max": 1}]}))
     monkeypatch.setattr(spec_info, "TABLES", tmp_path)
     spec_info.field_table.cache_clear()
     try:
         assert spec_info.describe("foo") == [("range", "[0, 3]")]
+        assert spec_info.describe("SOQ") == [("count", "0..1")]
         assert spec_info.describe("num_chs") == []
     finally:
         spec_info.field_table.cache_clear()
