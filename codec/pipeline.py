@@ -107,7 +107,7 @@ def _to_tensor(rgb: np.ndarray, coded: tuple[int, int]):
     import torch
     import torch.nn.functional as F
     h, w = rgb.shape[:2]
-    x = torch.from_numpy(np.ascontiguousarray(rgb)).permute(2, 0, 1).unsqueeze(0).float() / 255.0
+    x = torch.from_numpy(np.array(rgb, dtype=np.uint8)).permute(2, 0, 1).unsqueeze(0).float() / 255.0
     return F.pad(x, (0, coded[0] - w, 0, coded[1] - h), mode="replicate")
 
 

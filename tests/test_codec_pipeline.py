@@ -68,7 +68,9 @@ def test_round_trip_size_and_quality(analysis, picture, model):
 def test_stream_validates_clean(analysis):
     import jpegai_fmt
     data = P.encode_analysis(analysis, P.EncodeSettings(model_id=1, threads=4, regions=(1, 1)))
-    assert jpegai_fmt.validate(data) == []
+    findings = jpegai_fmt.validate(data)
+    assert [f for f in findings if f.severity != "I"] == []
+    assert [f.rule for f in findings] == ["UDI-001"] and "jpegai-fmt record" in findings[0].message
 
 
 def test_rate_rises_with_model_id_and_bdl(analysis):

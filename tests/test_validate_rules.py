@@ -177,6 +177,7 @@ CASES = {
     "SOQ-001": lambda: stream(soq=b"\x07"),
     "SOQ-002": lambda: stream(fields(**Q)),
     "UDI-001": lambda: stream(udi=b"user data"),
+    "UDI-002": lambda: stream(udi=b"jpegai-fmt\x01\x10"),
 }
 # Rules that necessarily come with another one.
 COMPANIONS = {"SOQ-002": {"PIH-014"}}
@@ -253,3 +254,10 @@ def test_entropy_hook_runs_only_on_request():
         assert len(found) == 1 and found[0].severity == "E" and found[0].path == "SOQ/thread[0]"
     finally:
         ENTROPY_CHECKS.remove(qp_check)
+
+
+def test_our_udi_record_is_recognised():
+    from jpegai_fmt.udi_record import ChannelIndex, build_record
+    findings = validate(stream(udi=build_record(b"\x5a" * 16, ChannelIndex((160, 96)))))
+    assert [(f.rule, f.severity) for f in findings] == [("UDI-001", "I")]
+    assert "model set " + "5a" * 16 in findings[0].message

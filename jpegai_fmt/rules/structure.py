@@ -1,10 +1,12 @@
 """Segment-level rules: counts, order, regions across segments, SOQ and UDI presence
-(STR-004..008, REG-001 repeats, REG-002/004/005, SOQ-001/002, UDI-001)."""
+(STR-004..008, REG-001 repeats, REG-002/004/005, SOQ-001/002, UDI-001/002)."""
 from __future__ import annotations
 
+from ..errors import JpegAiError
 from ..layout import ResidualLayout
 from ..markers import WRITER_ORDER, Marker
 from ..tables import MARKERS
+from ..udi_record import parse_record
 from . import Context, register, report
 
 LIMITS = {Marker[m["name"]]: (m["min"], m["max"]) for m in MARKERS["markers"]}
@@ -95,4 +97,13 @@ def quality_map(ctx: Context) -> None:
 @register
 def user_data(ctx: Context) -> None:
     for seg, node in ctx.of(Marker.UDI):
-        report(node, "UDI-001", "present", size=seg.size)
+        try:
+            rec = parse_record(seg.payload)
+        except JpegAiError as err:
+            report(node, "UDI-002", "malformed", error=err.message)
+            continue
+        if rec is None:
+            report(node, "UDI-001", "present", size=seg.size)
+        else:
+            report(node, "UDI-001", "record", size=seg.size, model_set=rec.model_set.hex(),
+                   regions=len(rec.index.regions))
