@@ -1,29 +1,21 @@
-"""The file being inspected: its bytes, the parser's tree (tolerant mode), and lookups
+"""The file being inspected: its bytes, the parser's tree (lenient mode), and lookups
 from an offset, a finding or a name to a tree node. No parsing of its own happens here."""
 from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
 
+import jpegai_fmt
+from jpegai_fmt.container import unwrap
 from jpegai_fmt.errors import JpegAiError
 from jpegai_fmt.tree import Finding, Node
 
 
 def parse_tree(data: bytes) -> Node:
-    """The tolerant tree of a container or raw codestream; unreadable input becomes a file
-    node holding one error node, so the inspector always has something to show."""
+    """The lenient tree of a container or raw codestream; input that is not JPEG AI at all
+    becomes a file node holding one error node, so the inspector always has something to show."""
     try:
-        try:
-            from jpegai_fmt import parse
-        except ImportError:  # public entry point not there yet: call the layers directly
-            parse = None
-        if parse is not None:
-            return parse(data, lenient=True)
-        from jpegai_fmt.codestream import parse_codestream
-        from jpegai_fmt.container import parse_file, sniff
-        if sniff(data) == "container":
-            return parse_file(data, lenient=True)
-        return parse_codestream(data, tolerant=True).node
+        return jpegai_fmt.parse(data, lenient=True)
     except JpegAiError as err:
         root = Node("file", None, 0, 8 * len(data), "file")
         bit = err.bit_offset if err.bit_offset is not None else 8 * (err.byte_offset or 0)
@@ -33,13 +25,9 @@ def parse_tree(data: bytes) -> Node:
 
 
 def validate(data: bytes, root: Node) -> list[Finding]:
-    """Validator findings when the validator is installed, else the parser's own findings."""
+    """The validator's findings (lenient policy); the parser's own when the validator refuses the input."""
     try:
-        from jpegai_fmt import validate as run_validator
-    except ImportError:
-        return root.all_findings()
-    try:
-        return list(run_validator(data, lenient=True))
+        return list(jpegai_fmt.validate(data, lenient=True))
     except JpegAiError:
         return root.all_findings()
 
@@ -138,7 +126,6 @@ class Document:
         """The codestream bytes: the file itself, or the primary item of a container."""
         if self.kind != "container":
             return self.data
-        from jpegai_fmt.container import unwrap
         return unwrap(self.data)
 
     def channel_counts(self) -> tuple[int, int]:

@@ -16,7 +16,7 @@ from inspector.details_pane import DetailsPane
 from inspector.document import Document, node_at_byte
 from inspector.findings_pane import FindingsTable
 from inspector.hex_view import BitRuler, HexView
-from inspector.preview import HalfBlockImage, PreviewPane
+from inspector.preview import HalfBlockImage
 from inspector.screens import HelpScreen, PromptScreen
 from inspector.tree_pane import SyntaxTree
 from jpegai_fmt.errors import BuildError, ModelMismatchError
