@@ -16,6 +16,7 @@ from jpegai_fmt.codestream import build_codestream, parse_codestream
 from jpegai_fmt.errors import BuildError, DecodeError, ModelMismatchError
 from jpegai_fmt.geometry import regions as region_grid
 from jpegai_fmt.layout import build_dependent_residual, build_independent_residual, build_memory
+from jpegai_fmt.limits import Limits, check_decode
 from jpegai_fmt.markers import Marker
 from jpegai_fmt.pih import default_component, default_fields
 
@@ -265,8 +266,9 @@ class StreamState:
     regions: list
 
 
-def parse_state(data: bytes) -> StreamState:
+def parse_state(data: bytes, limits: Limits | None = None) -> StreamState:
     cs = parse_codestream(_codestream_bytes(data))
+    check_decode(cs.pih, limits)          # a decompression bomb stops here, before any picture-size buffer
     im = _our_model(cs)
     p = cs.pih
     w, h = p.width, p.height
@@ -295,7 +297,7 @@ def residual_rows(data: bytes) -> dict:
 
 
 def decode(data: bytes, luma_channels: int | None = None, chroma_channels: int | None = None,
-           model=None) -> Decoded:
+           model=None, limits: Limits | None = None) -> Decoded:
     import hashlib
 
     import torch
@@ -303,7 +305,7 @@ def decode(data: bytes, luma_channels: int | None = None, chroma_channels: int |
     from .colour import upsample_420, ycbcr_to_rgb
     from .weights import load_networks
     t0 = time.perf_counter()
-    st = parse_state(data)
+    st = parse_state(data, limits)
     p = st.cs.pih
     keep = [min(x if x is not None else C_MAX[c], p.num_chs[c]) for c, x in enumerate((luma_channels,
                                                                                        chroma_channels))]
