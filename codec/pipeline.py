@@ -274,7 +274,9 @@ def parse_state(data: bytes, limits: Limits | None = None) -> StreamState:
     w, h = p.width, p.height
     h_lat, w_lat = p.latent_size
     h_z, w_z = p.hyper_size
-    soz_idx = next(i for i, s in enumerate(cs.segments) if s.marker == Marker.SOZ)
+    soz_idx = next((i for i, s in enumerate(cs.segments) if s.marker == Marker.SOZ), None)
+    if soz_idx is None:
+        raise DecodeError("no SOZ segment: the hyper-latent z is mandatory (STR-005)", path="SOZ")
     z_tables = [entropy.z_tables(im.z_freqs[c]) for c in (0, 1)]
     zs, _ = entropy.decode_z(_thread_bytes(cs.segments[soz_idx].payload, cs.layouts[soz_idx]),
                              [((C_MAX[c], h_z, w_z), z_tables[c]) for c in (0, 1)], p.n_z)

@@ -1,0 +1,78 @@
+"""Coverage-guided fuzzing with atheris: `python fuzz/run.py TARGET [libFuzzer options]`.
+
+TARGET is one of fuzz/targets.py: parse, validate, extract, headers. The corpus starts from the
+conformance samples (and, for `headers`, their PIH/TON/RDI/UDI payloads) in fuzz/corpus/TARGET/
+(or --corpus=DIR).
+Defaults: -timeout=1 (an input running over 1 s is a failure), -rss_limit_mb=2048, the marker and
+box dictionary fuzz/jpegai.dict; failing inputs go to fuzz/artifacts/. Examples (docs/conformance.md):
+
+    python fuzz/run.py headers -runs=200000
+    nice -n 10 python fuzz/run.py validate -max_total_time=600
+"""
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import atheris
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+sys.path[0:1] = [str(ROOT)]  # import the `fuzz` package, not this folder's modules
+
+with atheris.instrument_imports(include=["jpegai_fmt", "codec", "fuzz"]):
+    from fuzz.targets import HEADER_KINDS, TARGETS
+    from jpegai_fmt.segments import split_segments
+
+
+def seed(target: str, folder: Path) -> None:
+    """Fill the corpus folder from the samples (kept files are not rewritten)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for path in sorted((ROOT / "samples").glob("*/*.jai*")):
+        data = path.read_bytes()
+        pieces = [data]
+        if target == "headers":
+            pieces = [bytes([HEADER_KINDS["split"]]) + data]
+            if path.suffix == ".jaic" and path.parent.name == "valid":
+                segments = split_segments(data)[1:-1]
+                pieces += [bytes([HEADER_KINDS[s.name]]) + s.payload for s in segments
+                           if s.name in HEADER_KINDS and len(s.payload) < 600]
+        for k, piece in enumerate(pieces):
+            out = folder / f"{path.parent.name}-{path.name}-{k}"
+            if not out.exists():
+                out.write_bytes(piece)
+    for path in sorted((HERE / "corpus-regressions").glob("*")):
+        if path.is_file():
+            out = folder / f"regression-{path.name}"
+            if not out.exists():
+                out.write_bytes(path.read_bytes())
+
+
+def main() -> None:
+    if len(sys.argv) < 2 or sys.argv[1] not in TARGETS:
+        sys.exit(f"usage: {sys.argv[0]} {{{','.join(TARGETS)}}} [libFuzzer options]")
+    name = sys.argv[1]
+    target = TARGETS[name]
+    options = [o for o in sys.argv[2:] if not o.startswith("--corpus=")]
+    chosen = [o.split("=", 1)[1] for o in sys.argv[2:] if o.startswith("--corpus=")]
+    corpus = Path(chosen[-1]) if chosen else HERE / "corpus" / name
+    seed(name, corpus)
+    artifacts = HERE / "artifacts"
+    artifacts.mkdir(exist_ok=True)
+    defaults = {"-timeout": "1", "-rss_limit_mb": "2048", "-dict": str(HERE / "jpegai.dict"),
+                "-artifact_prefix": f"{artifacts}/{name}-", "-max_len": "65536"}
+    for key, value in defaults.items():
+        if not any(o.startswith(key + "=") for o in options):
+            options.append(f"{key}={value}")
+    os.environ.setdefault("JPEGAI_FMT_MEMORY_BUDGET", "1G")
+
+    def one_input(data: bytes) -> None:
+        target(data)
+
+    atheris.Setup([sys.argv[0], *options, str(corpus)], one_input)
+    atheris.Fuzz()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,36 @@
+"""Every input that ever made a fuzz target fail is replayed (fuzz/corpus-regressions/, named
+TARGET-what-hash), and a short coverage-guided run of each cheap target finds nothing new."""
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from fuzz.targets import TARGETS
+
+ROOT = Path(__file__).resolve().parents[1]
+REGRESSIONS = sorted((ROOT / "fuzz" / "corpus-regressions").glob("*"))
+
+
+def test_there_are_regression_inputs():
+    assert REGRESSIONS and all(p.name.split("-")[0] in TARGETS for p in REGRESSIONS)
+
+
+@pytest.mark.parametrize("path", REGRESSIONS, ids=[p.name for p in REGRESSIONS])
+def test_regression_input_only_raises_project_errors(path):
+    target = path.name.split("-")[0]
+    if target == "extract":
+        pytest.importorskip("torch")
+    TARGETS[target](path.read_bytes())  # a JpegAiError is caught inside; anything else fails here
+
+
+@pytest.mark.parametrize("target", ["headers", "parse"])
+def test_short_fuzz_run_finds_nothing(target, tmp_path):
+    pytest.importorskip("atheris")
+    run = subprocess.run([sys.executable, str(ROOT / "fuzz" / "run.py"), target, "-runs=1500", "-seed=1",
+                          f"--corpus={tmp_path / 'corpus'}",
+                          f"-artifact_prefix={tmp_path}/crash-", "-max_len=4096"],
+                         capture_output=True, text=True, timeout=240, cwd=ROOT)
+    assert run.returncode == 0, run.stderr[-3000:]
+    assert "Done 1500 runs" in run.stderr
+    assert not list(tmp_path.glob("crash-*"))
