@@ -176,6 +176,9 @@ def write_file(path, data: bytes) -> None:
     try:
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
+        mask = os.umask(0)
+        os.umask(mask)
+        os.chmod(tmp, 0o666 & ~mask)  # mkstemp makes 0600; give the output the usual permissions
         os.replace(tmp, path)
     except BaseException:
         if os.path.exists(tmp):
