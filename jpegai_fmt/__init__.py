@@ -1,13 +1,26 @@
 """jpegai-fmt: JPEG AI (ISO/IEC 6048-1) codestreams and (6048-5) files.
 
 Public API: `parse`, `build`, `validate`, `read_codestream`, `write_codestream`,
-the tree model (`Node`, `Finding`) and the error types. Importing the package loads
-the syntax layer only (no torch, no textual).
+the tree model (`Node`, `Finding`) and the error types; `open`, `encode`, `decode`
+(numpy arrays in and out, `jpegai_fmt.picture`) and `extract` load on first use.
+Importing the package loads the syntax layer only (no torch, no textual) and registers
+the Pillow plugin.
 """
 from .api import build, parse, read_codestream, sniff, validate, write_codestream
 from .errors import BuildError, DecodeError, JpegAiError, ModelMismatchError, ParseError, TruncatedError
 from .tree import Finding, Node
+from . import pillow as _pillow  # noqa: F401  (registers .jai/.jaic with Pillow; imports no codec)
+
+_LAZY = {"open": "picture", "encode": "picture", "decode": "picture", "ImageInfo": "picture",
+         "extract": "extract"}
+
+
+def __getattr__(name):
+    if name in _LAZY:
+        from importlib import import_module
+        return getattr(import_module(f".{_LAZY[name]}", __name__), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 __all__ = ["parse", "build", "validate", "read_codestream", "write_codestream", "sniff",
            "JpegAiError", "ParseError", "TruncatedError", "BuildError", "DecodeError",
-           "ModelMismatchError", "Node", "Finding"]
+           "ModelMismatchError", "Node", "Finding", "open", "encode", "decode", "ImageInfo", "extract"]

@@ -19,7 +19,7 @@ import threading
 
 from .errors import JpegAiError
 
-COMMANDS = ["info", "dump", "validate", "wrap", "unwrap", "extract", "encode", "decode"]
+COMMANDS = ["info", "dump", "validate", "wrap", "unwrap", "extract", "encode", "decode", "spec"]
 
 
 def _modules(names):
