@@ -60,13 +60,16 @@ def parse_codestream(data: bytes, *, syntax: str = "is", base_byte: int = 0, tol
     """
     data = bytes(data)
     segments = split_segments(data, base_byte=base_byte, tolerant=tolerant)
-    end = segments[-1].end
+    # A segment the data ends inside of (tolerant mode) becomes an error node; it is not one
+    # of cs.segments, which all have their whole payload.
+    cut = segments.pop() if segments[-1].error is not None else None
+    end = len(data) if cut is not None else segments[-1].end
     root = Node(name, bit_offset=8 * base_byte, bit_length=8 * len(data), kind=kind)
     cs = Codestream(segments, root)
-    counts = Counter(s.marker for s in segments)
+    counts = Counter(s.marker for s in segments + ([cut] if cut else []))
     seen: Counter = Counter()
     nodes = []
-    for seg in segments:
+    for seg in segments + ([cut] if cut else []):
         label = seg.marker.name
         if counts[seg.marker] > 1:
             label = f"{label}[{seen[seg.marker]}]"
@@ -84,7 +87,7 @@ def parse_codestream(data: bytes, *, syntax: str = "is", base_byte: int = 0, tol
                 raise
             _record(node, err)
 
-    first = segments[1] if len(segments) > 1 else None
+    first = segments[1] if len(segments) > 1 else cut
     if first is None or first.marker != Marker.PIH:
         err = ParseError("the first segment after SOC is not PIH", byte_offset=base_byte + 2,
                          path=first.marker.name if first else "PIH", rule="STR-001")
@@ -92,6 +95,8 @@ def parse_codestream(data: bytes, *, syntax: str = "is", base_byte: int = 0, tol
             raise err
         _record(nodes[0], err)
         return cs
+    if first is cut:
+        return cs  # the PIH itself is cut short: nothing below it can be read
 
     def do_pih() -> None:
         cs.pih = parse_pih(first.payload, syntax=syntax, base_bit=8 * (base_byte + first.payload_offset))
@@ -159,14 +164,23 @@ def _memory_nodes(node: Node, mem: AnsMemory, base: int) -> None:
 
 
 def _segment_node(seg: Segment, label: str, base_byte: int) -> Node:
+    """A segment and its framing fields. One cut short by the end of the data is an 'error'
+    node whose value is the message, covering the bytes there are, with its finding (SEG-003)."""
     start = base_byte + seg.offset
-    node = Node(label, seg.marker.name, 8 * start, 8 * (seg.end - seg.offset), "segment",
-                findings=list(seg.findings))
+    length = 8 * (seg.end - seg.offset)
+    if seg.error is None:
+        node = Node(label, seg.marker.name, 8 * start, length, "segment", findings=list(seg.findings))
+        size: int | None = seg.size
+    else:
+        node = Node(label, seg.error.message, 8 * start, length, "error", findings=[*seg.findings, seg.error])
+        size = seg.declared_size
     node.add(Node("marker", f"0x{int(seg.marker):04X}", 8 * start, 16, "field"))
-    if seg.marker not in BARE:
-        node.add(Node("substream_size", seg.size, 8 * start + 16, seg.size_bits, "field"))
+    if seg.marker not in BARE and size is not None:
+        node.add(Node("substream_size", size, 8 * start + 16, seg.size_bits, "field"))
         if seg.align_bits:
             node.add(Node("alignment", seg.align_value, 8 * start + 16 + seg.size_bits, seg.align_bits, "field"))
+    if seg.error is not None and seg.payload:
+        node.add(Node("payload", None, 8 * (base_byte + seg.payload_offset), 8 * len(seg.payload), "payload"))
     return node
 
 

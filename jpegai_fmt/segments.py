@@ -3,7 +3,8 @@
 Framing (codestream.md §3): a 16-bit marker; for every marker but SOC/EOC a ue(v)
 `substream_size` (payload bytes), zero bits to a byte boundary, then the payload.
 Failures that leave no way to find the next segment raise; anomalies that do not
-(non-zero alignment bits, bytes after EOC, missing EOC) become findings.
+(non-zero alignment bits, bytes after EOC, missing EOC) become findings. In tolerant
+mode a segment the data ends inside of is kept as a cut-short Segment (its `error` set).
 """
 from __future__ import annotations
 
@@ -28,6 +29,10 @@ class Segment:
     align_bits: int = 0  # number of alignment bits after it
     align_value: int = 0  # their value (must be 0, SEG-002)
     findings: list[Finding] = field(default_factory=list)
+    # Cut short by the end of the data (tolerant mode): why (SEG-003), and the size its
+    # header announced when that much could be read; `payload` then holds the bytes there are.
+    error: Finding | None = None
+    declared_size: int | None = None
 
     @property
     def name(self) -> str:
@@ -55,8 +60,9 @@ def split_segments(data: bytes, *, base_byte: int = 0, tolerant: bool = False) -
 
     `base_byte` is where `data` starts in the enclosing file; it only shifts the
     offsets reported in errors and findings, not the Segment offsets. With `tolerant`,
-    a framing error after SOC ends the list and becomes a finding on its last segment
-    instead of being raised.
+    a segment cut short by the end of the data ends the list as a Segment with `error`
+    set, and any other framing error after SOC ends the list and becomes a finding on
+    its last segment instead of being raised.
     """
     data = bytes(data)
     if len(data) < 2 or data[:2] != MAGIC[:2]:
@@ -64,7 +70,7 @@ def split_segments(data: bytes, *, base_byte: int = 0, tolerant: bool = False) -
                          path="SOC", rule="STR-001")
     segments = [Segment(Marker.SOC, 0)]
     try:
-        _split_after_soc(data, base_byte, segments)
+        _split_after_soc(data, base_byte, segments, tolerant)
     except JpegAiError as err:
         if not tolerant:
             raise
@@ -73,7 +79,13 @@ def split_segments(data: bytes, *, base_byte: int = 0, tolerant: bool = False) -
     return segments
 
 
-def _split_after_soc(data: bytes, base_byte: int, segments: list[Segment]) -> None:
+def _cut_short(marker: Marker, pos: int, start: int, data: bytes, err: JpegAiError, **header) -> Segment:
+    """The segment at `pos` that the data ends inside of: the bytes from `start` on, and the error."""
+    finding = Finding(err.rule or "", "E", err.message, err.path or marker.name, err.byte_offset, err.bit_offset)
+    return Segment(marker, pos, start, data[start:], error=finding, **header)
+
+
+def _split_after_soc(data: bytes, base_byte: int, segments: list[Segment], tolerant: bool) -> None:
     pos = 2
     while True:
         if pos >= len(data):
@@ -108,14 +120,22 @@ def _split_after_soc(data: bytes, base_byte: int, segments: list[Segment]) -> No
             size_bits = reader.tell() - (pos + 2) * 8
             align_bits, align_value = reader.align("alignment")
         except TruncatedError as err:
-            raise _reraise(err, "SEG-003", base_byte) from None
+            if not tolerant:
+                raise _reraise(err, "SEG-003", base_byte) from None
+            segments.append(_cut_short(marker, pos, pos + 2, data, _reraise(err, "SEG-003", base_byte)))
+            return
         except ParseError as err:
             raise _reraise(err, "SEG-001", base_byte) from None
         start = reader.tell() // 8
         if start + size > len(data):
-            raise TruncatedError(f"{marker.name} payload of {size} bytes runs {start + size - len(data)} "
+            err = TruncatedError(f"{marker.name} payload of {size} bytes runs {start + size - len(data)} "
                                  f"bytes past the end", byte_offset=base_byte + start, path=name,
                                  rule="SEG-003")
+            if not tolerant:
+                raise err
+            segments.append(_cut_short(marker, pos, start, data, err, size_bits=size_bits,
+                                       align_bits=align_bits, align_value=align_value, declared_size=size))
+            return
         seg = Segment(marker, pos, start, data[start:start + size], size_bits, align_bits, align_value)
         if align_value:
             seg.findings.append(Finding("SEG-002", "E", "alignment bits after substream_size are not zero",

@@ -5,6 +5,7 @@ import io
 import json
 import sys
 import types
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -158,6 +159,28 @@ def test_truncated_file_findings_jump_to_their_node():
         assert app.query_one(SyntaxTree).cursor_node.data is app.current
         assert "SEG-003" in text_of(app, "#details-body")
     drive(truncated_codestream(), script)
+
+
+def test_real_stream_cut_inside_a_payload_shows_an_error_node_and_the_rest_browses():
+    data = (Path(__file__).resolve().parent.parent / "samples" / "valid" / "enc-threads-8.jaic").read_bytes()
+    cut = data[:len(data) - 40]  # inside SOZ: SOZ is cut short, EOC is lost
+
+    async def script(app, pilot):
+        broken = app.doc.root.children[-1]
+        assert (broken.name, broken.kind, broken.byte_end) == ("SOZ", "error", len(cut))
+        row = app.query_one(SyntaxTree).root.children[-1]
+        assert row.data is broken and str(row.label).startswith("SOZ SOZ payload of")
+        table = app.query_one(FindingsTable)
+        await pilot.press("2")
+        table.move_cursor(row=[f.rule for f in table.findings].index("SEG-003"))
+        await pilot.press("enter")
+        await pilot.pause()
+        assert app.current is broken and app.query_one(HexView).bits == (broken.bit_offset, broken.bit_length)
+        details = text_of(app, "#details-body")
+        assert "kind error" in details and "SEG-003" in details and "bytes past the end" in details
+        await answer(app, pilot, "slash", "SORS/region[0]/thread[7]")  # segments before the cut: whole
+        assert app.current.kind == "payload" and app.current.byte_end <= broken.byte_offset
+    drive(cut, script)
 
 
 def test_export_tree_as_json(tmp_path):
