@@ -1,5 +1,6 @@
 """`wrap` and `unwrap` subcommands: byte-identical round trip, clean failures, atomic output."""
 import argparse
+import json
 
 from jpegai_fmt.codestream import build_codestream
 from jpegai_fmt.commands import unwrap as unwrap_cmd
@@ -44,3 +45,22 @@ def test_failures_leave_outputs_untouched(tmp_path, capsys):
     assert run("unwrap", tmp_path / "missing.jai", tmp_path / "x.jaic") == 2
     assert not (tmp_path / "x.jaic").exists()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a.jai", "a.jaic"]
+
+
+def test_json_reports_what_was_written(tmp_path, capsys):
+    src, jai, out, xmp = tmp_path / "a.jaic", tmp_path / "a.jai", tmp_path / "b.jaic", tmp_path / "x.xml"
+    src.write_bytes(CS)
+    xmp.write_bytes(b'<x:xmpmeta xmlns:x="adobe:ns:meta/"/>')
+    assert run("wrap", src, jai, "--xmp", xmp, "--json") == 0
+    wrapped = json.loads(capsys.readouterr().out)
+    assert wrapped["bytes"] == jai.stat().st_size and wrapped["codestream_bytes"] == len(CS)
+    assert (wrapped["input"], wrapped["output"]) == (str(src), str(jai))
+    assert [i["id"] for i in wrapped["items"]] == [1, 2] and wrapped["items"][1]["content_type"]
+    assert [b["type"] for b in wrapped["boxes"]] == ["ftyp", "meta", "mdat"]
+    assert sum(b["size"] for b in wrapped["boxes"]) == wrapped["bytes"]
+    assert run("unwrap", jai, out, "--json") == 0
+    unwrapped = json.loads(capsys.readouterr().out)
+    assert unwrapped == {"input": str(jai), "output": str(out), "bytes": wrapped["bytes"],
+                         "codestream_bytes": len(CS), "item": {"id": 1, "type": wrapped["items"][0]["type"]},
+                         "items_in_file": 2}
+    assert run("wrap", src, jai) == 0 and capsys.readouterr().out == ""   # no --json: silent as before

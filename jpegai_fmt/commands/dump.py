@@ -1,13 +1,19 @@
 """`jpegai-fmt dump FILE [--json]`: every syntax element with its bit offset and width."""
 from __future__ import annotations
 
+import argparse
+
 from ..render import keyed, print_json, print_tree
 
 
 def add_parser(subparsers) -> None:
     p = subparsers.add_parser("dump", help="print every syntax element as a tree",
                               description="Print the syntax tree: every segment, box and field with its absolute "
-                                          "bit offset and width in bits. --json keys elements by their spec names.")
+                                          "bit offset and width in bits. --json keys elements by their spec names.",
+                              epilog="examples:\n  jpegai-fmt dump photo.jai\n"
+                                     "  jpegai-fmt dump stream.jaic --json > stream.json\n"
+                                     "  jpegai-fmt dump damaged.jaic --lenient | less",
+                              formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("file", metavar="FILE")
     p.add_argument("--json", action="store_true", help="JSON tree, children keyed by snake_case field names")
     p.add_argument("--lenient", action="store_true", help="dump what can be read of a damaged file")

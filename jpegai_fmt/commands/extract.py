@@ -23,7 +23,11 @@ def add_parser(subparsers) -> None:
         "extract", help="cut a stream to fewer latent channels, drop TON/UDI/independent regions",
         description="Write a conforming sub-bitstream: PIH num_chs rewritten, every SORP/SORS thread range cut "
                     "at its channel-prefix cut point, sizes recomputed; a .jai file is rewritten around the new "
-                    "codestream (Exif, XMP and ICC kept). Channel counts above what the stream holds keep it.")
+                    "codestream (Exif, XMP and ICC kept). Channel counts above what the stream holds keep it.",
+        epilog="examples:\n  jpegai-fmt extract photo.jai preview.jai --luma-channels 64 --chroma-channels 32\n"
+               "  jpegai-fmt extract photo.jai photo.jaic --drop-ton --drop-udi --raw\n"
+               "  jpegai-fmt extract tiled.jaic part.jaic --drop-regions 1,3 --json",
+        formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("input", help="codestream or .jai file")
     p.add_argument("output", help="file to write")
     p.add_argument("--luma-channels", type=int, metavar="N", help="luma channels to keep (0..160)")

@@ -2,6 +2,8 @@
 level (and what they allow), model, tools, threads, regions, segments, boxes, findings."""
 from __future__ import annotations
 
+import argparse
+
 from ..api import load, read_codestream, sniff
 from ..codestream import Codestream
 from ..errors import ParseError
@@ -20,7 +22,11 @@ SYNTHESIS = PROFILES["synthesis_transforms"]
 def add_parser(subparsers) -> None:
     p = subparsers.add_parser("info", help="summarise a codestream or .jai file",
                               description="Picture size (coded and display), bit depth, chroma formats, profile "
-                                          "and level, model, BDL, tools, threads, regions, segments and boxes.")
+                                          "and level, model, BDL, tools, threads, regions, segments and boxes.",
+                              epilog="examples:\n  jpegai-fmt info photo.jai\n"
+                                     "  jpegai-fmt info stream.jaic --syntax dis\n"
+                                     "  jpegai-fmt info damaged.jai --lenient --json",
+                              formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("file", metavar="FILE")
     p.add_argument("--lenient", action="store_true", help="summarise what can be read of a damaged file")
     p.add_argument("--syntax", choices=["auto", "is", "dis"], default="auto", help="PIH syntax (default: auto)")

@@ -5,6 +5,7 @@ one cannot be read as JPEG AI at all.
 """
 from __future__ import annotations
 
+import argparse
 import sys
 
 from ..errors import JpegAiError
@@ -15,7 +16,11 @@ def add_parser(subparsers) -> None:
     p = subparsers.add_parser("validate", help="check codestreams and .jai files against the rules",
                               description="Report every finding (rule id, severity, byte/bit offset, field path, "
                                           "message) of codestream.md §15 and container.md §6. Exit 0 valid, 1 "
-                                          "invalid, 2 unreadable.")
+                                          "invalid, 2 unreadable.",
+                              epilog="examples:\n  jpegai-fmt validate photo.jai\n"
+                                     "  jpegai-fmt validate streams/*.jaic --lenient -v\n"
+                                     "  jpegai-fmt validate --suite conformance --json",
+                              formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("files", nargs="*", metavar="FILE")
     p.add_argument("--suite", metavar="DIR", help="run the conformance manifest DIR/manifest.json instead "
                                                    "(pass/fail per stream and totals; docs/conformance.md)")
@@ -55,7 +60,7 @@ def run(args) -> int:
     else:
         for r in results:
             if r["status"] == "unreadable":
-                print(f"{r['file']}: unreadable: {r['error']}", file=sys.stderr)
+                print(f"jpegai-fmt validate: {r['file']}: unreadable: {r['error']}", file=sys.stderr)
                 continue
             shown = [f for f in r["findings"] if args.verbose or f.severity != "I"]
             print_findings(shown, prefix=f"{r['file']}: ")
