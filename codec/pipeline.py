@@ -271,6 +271,12 @@ def parse_state(data: bytes, limits: Limits | None = None) -> StreamState:
     check_decode(cs.pih, limits)          # a decompression bomb stops here, before any picture-size buffer
     im = _our_model(cs)
     p = cs.pih
+    for c in (0, 1):
+        if p.num_chs[c] > C_MAX[c]:
+            raise DecodeError(f"num_chs[{c}] = {p.num_chs[c]} exceeds the {C_MAX[c]} latent channels (PIH-010)",
+                              path=f"PIH/component[{c}]/num_chs")
+    if p["model_id"] >= len(im.gains[0]):
+        raise DecodeError(f"model_id {p['model_id']} names no model of the set (PRF-004)", path="PIH/model_id")
     w, h = p.width, p.height
     h_lat, w_lat = p.latent_size
     h_z, w_z = p.hyper_size

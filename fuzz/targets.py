@@ -70,6 +70,20 @@ def target_extract(data: bytes) -> None:
          drop_udi=bool(crc & 0x200), drop_regions=(1,) if crc & 0x400 else ())
 
 
+_NETWORKS = []
+
+
+def target_decode(data: bytes) -> None:
+    """Full decode (integer path, entropy decoding, synthesis) of small pictures; the decoding
+    limits keep claimed sizes small, so every input stays fast."""
+    from codec.pipeline import decode
+    from codec.weights import load_networks
+    from jpegai_fmt.limits import Limits
+    if not _NETWORKS:
+        _NETWORKS.append(load_networks())
+    _try(decode, data, model=_NETWORKS[0], limits=Limits(max_samples=320 * 320))
+
+
 def target_headers(data: bytes) -> None:
     """One header parser per input, chosen by the first byte: segment split, PIH (IS, DIS, auto),
     TON against one of three PIHs, RDI, the UDI record."""
@@ -92,7 +106,7 @@ HEADER_KINDS = {"split": 0, "PIH": 1, "TON": 4, "RDI": 7, "UDI": 8}  # first byt
 
 
 TARGETS = {"parse": target_parse, "validate": target_validate, "extract": target_extract,
-           "headers": target_headers}
+           "headers": target_headers, "decode": target_decode}
 
 
 @contextlib.contextmanager

@@ -105,19 +105,23 @@ def _rdi_parts(path: str) -> list[str]:
             if rdi.get("dm_present_flag" if k == "dm" else f"{k}_info_present_flag")]
 
 
+def _entropy_checks() -> bool:
+    from .rules import ENTROPY_CHECKS, _load_entropy_checks
+    _load_entropy_checks()
+    return bool(ENTROPY_CHECKS)
+
+
 def check_sample(folder: str, entry: dict) -> Outcome:
     """Validate one manifest entry; problems say what differs."""
     from .api import validate
     path = os.path.join(folder, entry["file"])
     out = Outcome(entry["file"], True)
-    if entry.get("mode") == "entropy":
-        from .rules import ENTROPY_CHECKS
-        if not ENTROPY_CHECKS:
-            out.skipped = "needs an entropy-decoding check (jpegai_fmt.rules.register(..., entropy=True)); none is registered"
-            return out
+    if entry.get("mode") == "entropy" and not _entropy_checks():
+        out.skipped = "needs an entropy-decoding check (jpegai_fmt.rules.register(..., entropy=True)); none is registered"
+        return out
     expected, allowed = set(entry.get("rules", [])), set(entry.get("allow", []))
     try:
-        findings = validate(path, entropy=entry.get("mode") == "entropy")
+        findings = validate(path, entropy=True)
     except (JpegAiError, OSError) as err:
         out.problems.append(f"unreadable: {err}")
     else:

@@ -281,6 +281,7 @@ def valid_streams(cat: Catalogue, enc: Encoder) -> dict[str, bytes]:
         "encoder: 2x1 independent regions, 8 threads", allow=("PIH-015",))
     bases["t2"] = enc("small", model_id=2, threads=2)
     bases["pih009"] = enc("small", model_id=2, regions=(1, 2))
+    bases["bdl900"] = enc("small", model_id=2, bdl=(900, 900))
 
     # ---- PIH variants (re-serialised)
     def pv(name, what, edit, src=base, allow=(), **kw):
@@ -336,9 +337,8 @@ def valid_streams(cat: Catalogue, enc: Encoder) -> dict[str, bytes]:
         decoder_profile_id=2, num_synthesis_transforms_minus1=1, synthesis_transform_id=[2, 0], level_idc=42))
     for level in (20, 21, 31, 40, 50, 51):
         pv(f"hdr-level-{level}", f"level {level}", lambda f, level=level: f.update(level_idc=level))
-    pv("hdr-bdl-edges", "BDL at the encoder's limits -1069 / 702", lambda f: f.update(
-        beta_displacement_log_plus_2048_0=2048 - 1069, independent_beta_uv=1,
-        beta_displacement_log_plus_2048_1=2048 + 702))
+    add("enc-bdl-edges", enc("small", model_id=2, bdl=(-1069, 702)), "encoder: BDL at the reference encoder's "
+        "limits, -1069 luma / 702 chroma")
     pv("hdr-overlaps", "dependent regions with hyper-decoder and MCM overlaps", lambda f: f.update(
         hyper_decoder_overlap_in_latent_samples=3, mcm_overlap_in_latent_samples=15), src=dep, allow=("PIH-015",))
 
@@ -568,7 +568,8 @@ def invalid_streams(cat: Catalogue, bases: dict[str, bytes]) -> None:
          pih=lambda f: f.update(s_ver_minus1=1, s_hor_minus1=0, c_hor_minus1=0))
     edit("pih-007-user-matrix", "colour_transform_idx 2: warning", "PIH-007", pih=lambda f: f.update(
         colour_transform_idx=2, colour_transform_matrix=[1] * 9, colour_transform_offset=[0] * 3))
-    edit("pih-008-bdl", "BDL[0] 900: warning", "PIH-008", pih=lambda f: f.update(beta_displacement_log_plus_2048_0=2948))
+    bad("pih-008-bdl", bases["bdl900"], "encoded with BDL 900, above what the reference encoder writes: warning",
+        "PIH-008")
     bad("pih-009-regions", bases["pih009"], "2 region columns in a 192-wide picture", "PIH-009",
         allow=("PIH-015",))
     edit("pih-010-num-chs", "num_chs[0] 161", "PIH-010", pih=lambda f: f["component"][0].update(num_chs=161))
@@ -645,7 +646,8 @@ def invalid_streams(cat: Catalogue, bases: dict[str, bytes]) -> None:
     bad("thr-002-size", _swap_payload(t2, Marker.SOZ, _se_prefix([len(body) // 2]) + body),
         "SOZ thread 0 size 0", "THR-002")
     bad("thr-003-zero-thread", _swap_payload(base, Marker.SOZ, bytes(len(soz_seg.payload))),
-        "SOZ thread range of zero bytes only (no end marker)", "THR-003")
+        "SOZ thread range of zero bytes only (no end marker; so it cannot be decoded either)", "THR-003",
+        allow=("THR-004",))
     bad("thr-004-underrun", _swap_payload(base, Marker.SOZ, b"\x80"),
         "SOZ of one byte holding only the end marker: the decoder runs out of bits", "THR-004", mode="entropy")
     # REG
@@ -676,6 +678,9 @@ def invalid_streams(cat: Catalogue, bases: dict[str, bytes]) -> None:
         allow=("PIH-015",))
     bad("reg-006-many", many_regions(), "17x16 independent regions (R = 272 > 256)", "REG-006",
         allow=("PIH-015", "REG-002"))
+    udi = parse_codestream(base).udi
+    bad("udi-002-record", restream(base, udi=udi[:len(udi) // 2]), "our model-set record cut in half: warning",
+        "UDI-002")
     # SOQ
     bad("soq-001-unused", with_parts(base, lambda p: p + [(Marker.SOQ, b"\x80")]), "SOQ without gain_3D: warning",
         "SOQ-001")

@@ -85,9 +85,21 @@ def check_codestream(cs: Codestream, *, entropy: bool = False) -> list[Finding]:
     """Run every registered check on `cs`, attaching findings to its tree; returns all
     findings of the tree (parser findings included), in tree order."""
     ctx = Context(cs)
+    if entropy:
+        _load_entropy_checks()
     for check in CHECKS + (ENTROPY_CHECKS if entropy else []):
         check(ctx)
     return cs.node.all_findings()
+
+
+def _load_entropy_checks() -> None:
+    """The codec's entropy checks (SOQ-003, THR-004) register themselves on import, when installed."""
+    import importlib
+    try:
+        importlib.import_module("codec.entropy.checks")
+    except ModuleNotFoundError as err:
+        if not (err.name or "").startswith("codec"):
+            raise
 
 
 def tolerated(f: Finding) -> bool:
