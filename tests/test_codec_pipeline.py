@@ -112,13 +112,24 @@ def test_bpp_search_lands_within_3_percent(model, picture):
     assert abs(len(data) * 8 / (picture.shape[0] * picture.shape[1]) - target) <= 0.03 * target
 
 
-def _replace_udi(data: bytes, udi: bytes | None) -> bytes:
+def _rebuild(data: bytes, udi=b"keep", **pih_changes) -> bytes:
     from jpegai_fmt.codestream import build_codestream
     from jpegai_fmt.markers import Marker
     cs = parse_codestream(data)
     seg = {m: [s.payload for s in cs.of(m)] for m in Marker}
-    return build_codestream(cs.pih.fields, soz=seg[Marker.SOZ][0], sorp=seg[Marker.SORP], sors=seg[Marker.SORS],
-                            ton=cs.ton, rdi=cs.rdi, udi=udi)
+    return build_codestream({**cs.pih.fields, **pih_changes}, soz=seg[Marker.SOZ][0], sorp=seg[Marker.SORP],
+                            sors=seg[Marker.SORS], ton=cs.ton, rdi=cs.rdi, udi=cs.udi if udi == b"keep" else udi)
+
+
+def _replace_udi(data: bytes, udi: bytes | None) -> bytes:
+    return _rebuild(data, udi=udi)
+
+
+def test_header_variants_our_networks_cannot_render_are_refused(analysis):
+    from jpegai_fmt.errors import DecodeError
+    data = P.encode_analysis(analysis, P.EncodeSettings())
+    with pytest.raises(DecodeError, match="10 bits"):
+        P.decode(_rebuild(data, bit_depth_idc=1))
 
 
 def test_other_model_set_is_refused_clearly(analysis):
