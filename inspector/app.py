@@ -24,7 +24,8 @@ from .details_pane import DetailsPane
 from .document import Document, node_at_byte, validate
 from .findings_pane import FindingsTable
 from .hex_view import BitRuler, HexView
-from .preview import PreviewPane, Selection
+from .preview import GRAPHICS, MODES, PreviewPane, Selection, can_load_graphics_now, graphics_widgets, \
+    resolve_graphics
 from .screens import HelpScreen, PromptScreen
 from .stats_pane import StatsPane
 from .tree_pane import SyntaxTree
@@ -63,6 +64,7 @@ class InspectorApp(App):
         Binding("3", "tab('3')", "Statistics tab", show=False),
         Binding("4", "tab('4')", "Preview tab", show=False),
         Binding("d", "decode", "Decode preview", show=False),
+        Binding("m", "graphics", "Picture mode: half blocks, Kitty, Sixel", show=False),
         Binding("left_square_bracket", "channels('luma', -1)", "Fewer luma channels", key_display="[",
                 show=False),
         Binding("right_square_bracket", "channels('luma', 1)", "More luma channels", key_display="]",
@@ -75,9 +77,13 @@ class InspectorApp(App):
         Binding("shift+tab", "focus_previous", "Previous pane", show=False),
     ]
 
-    def __init__(self, doc: Document, *, validate_in_background: bool = True) -> None:
+    def __init__(self, doc: Document, *, validate_in_background: bool = True, graphics: str = "halfblock",
+                 graphics_note: str = "") -> None:
+        """`graphics`: how the preview draws the picture (a mode of `resolve_graphics`, which
+        `main` calls before the app starts); half blocks unless asked, so tests stay exact."""
         super().__init__()
         self.doc = doc
+        self.graphics = (graphics, graphics_note)
         self.current: Node = doc.root
         self.last_search = ""
         self.validate_in_background = validate_in_background
@@ -99,7 +105,7 @@ class InspectorApp(App):
                     with TabPane("Stats", id="stats-tab"):
                         yield StatsPane(self.doc.root, self.doc.data, id="stats")
                     with TabPane("Preview", id="preview-tab"):
-                        yield PreviewPane(self.doc.codestream, self.selection, id="preview")
+                        yield PreviewPane(self.doc.codestream, self.selection, *self.graphics, id="preview")
                 yield DetailsPane(id="details")
         yield Footer()
 
@@ -244,6 +250,19 @@ class InspectorApp(App):
         self.action_tab("4")
         self.query_one(PreviewPane).request()
 
+    async def action_graphics(self) -> None:
+        """Next picture mode. Kitty/Sixel need textual-image, loaded before the app started
+        when stdout is a terminal (it queries the terminal as it loads)."""
+        preview = self.query_one(PreviewPane)
+        mode = MODES[(MODES.index(preview.graphics) + 1) % len(MODES)]
+        if mode != "halfblock" and not (can_load_graphics_now() and graphics_widgets()):
+            self.notify("Kitty/Sixel need textual-image, loaded at start: run with --graphics auto, kitty or sixel",
+                        severity="warning")
+            mode = "halfblock"
+        await preview.set_graphics(mode, "forced")
+        if self.query_one(TabbedContent).active != "preview-tab":
+            self.notify(f"picture mode: {mode}", timeout=1.5)
+
     def action_channels(self, component: str, direction: int) -> None:
         self.selection.step(component, direction * CHANNEL_STEP)
         preview = self.query_one(PreviewPane)
@@ -259,13 +278,17 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="jpegai-inspect",
                                      description="Browse a JPEG AI file (container or raw codestream).")
     parser.add_argument("file", help="a .jai file or a raw codestream")
+    parser.add_argument("--graphics", choices=GRAPHICS, default="auto",
+                        help="how the preview draws the picture: Kitty graphics or Sixel where the terminal "
+                             "has them (auto, the default), or forced; halfblock works everywhere")
     args = parser.parse_args(argv)
     try:
         doc = Document.open(args.file)
     except OSError as err:
         print(f"jpegai-inspect: cannot read {args.file}: {err.strerror}", file=sys.stderr)
         return 2
-    InspectorApp(doc).run()
+    mode, note = resolve_graphics(args.graphics)  # before Textual owns the terminal
+    InspectorApp(doc, graphics=mode, graphics_note=note).run()
     return 0
 
 

@@ -1,16 +1,18 @@
 """Picture preview: decodes with our codec in a background thread (torch is imported only
-then), draws the picture with half blocks (two pixels per cell), and compares a partial
-decode (fewer luma/chroma channels) with the full one: bytes used and PSNR."""
+then), draws the picture with half blocks (two pixels per cell) or, where the terminal has
+them, Kitty graphics / Sixel (through textual-image), and compares a partial decode (fewer
+luma/chroma channels) with the full one: bytes used and PSNR."""
 from __future__ import annotations
 
 import math
+import sys
 from dataclasses import dataclass
 
 import numpy as np
 from rich.segment import Segment
 from rich.style import Style
 from textual import work
-from textual.containers import Vertical
+from textual.containers import Container, Vertical
 from textual.strip import Strip
 from textual.widget import Widget
 from textual.widgets import Static
@@ -71,6 +73,64 @@ class HalfBlockImage(Widget):
         return Strip.blank(self.size.width)
 
 
+GRAPHICS = ("auto", "kitty", "sixel", "halfblock")
+MODES = ("halfblock", "kitty", "sixel")  # what the picture mode key cycles through
+MODE_NAMES = {"halfblock": "half blocks", "kitty": "Kitty graphics", "sixel": "Sixel"}
+
+
+def graphics_widgets() -> dict[str, type] | None:
+    """textual-image's Kitty and Sixel widget classes, or None when it is not installed.
+    Importing it asks the terminal what it supports (on stdin/stdout), so in a terminal
+    this must first happen before Textual starts: `resolve_graphics` does that."""
+    try:
+        from textual_image.widget import SixelImage, TGPImage
+    except ImportError:
+        return None
+    return {"kitty": TGPImage, "sixel": SixelImage}
+
+
+def can_load_graphics_now() -> bool:
+    """Whether textual-image may be imported with the app running: it already is, or there
+    is no terminal for its import-time queries to disturb."""
+    return "textual_image.widget" in sys.modules or not (sys.__stdout__ and sys.__stdout__.isatty())
+
+
+def resolve_graphics(requested: str) -> tuple[str, str]:
+    """(mode, why) for `--graphics`: 'auto' takes what textual-image found in this terminal
+    (Sixel, else Kitty graphics), else half blocks; a forced mode is used as asked unless
+    textual-image is missing. Call before the app starts."""
+    if requested == "halfblock":
+        return "halfblock", "forced"
+    if graphics_widgets() is None:
+        return "halfblock", "no textual-image"
+    if requested != "auto":
+        return requested, "forced"
+    if not (sys.__stdout__ and sys.__stdout__.isatty()):
+        return "halfblock", "auto: not a terminal"
+    from textual_image import renderable
+    found = {renderable.SixelImage: "sixel", renderable.TGPImage: "kitty"}.get(renderable.Image)
+    return (found, "auto: found") if found else ("halfblock", "auto: no Kitty/Sixel")
+
+
+class GraphicsImage(Container):
+    """textual-image's Kitty or Sixel widget in a frame filling the pane; the widget sizes
+    itself to fit the frame with the picture's aspect kept."""
+
+    DEFAULT_CSS = "GraphicsImage > * { width: auto; height: auto; }"
+
+    def __init__(self, mode: str, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.mode = mode
+        self.inner = graphics_widgets()[mode]()
+
+    def compose(self):
+        yield self.inner
+
+    def set_picture(self, picture: np.ndarray | None) -> None:
+        from PIL import Image
+        self.inner.image = None if picture is None else Image.fromarray(picture)
+
+
 @dataclass
 class Selection:
     """How many latent channels of each component the partial decode keeps."""
@@ -119,28 +179,59 @@ def unavailable(err: BaseException) -> str:
 class PreviewPane(Vertical):
     """Decodes only when asked (`request`); a newer request makes older results stale."""
 
-    def __init__(self, codestream, selection: Selection, **kwargs) -> None:
+    def __init__(self, codestream, selection: Selection, graphics: str = "halfblock", graphics_note: str = "",
+                 **kwargs) -> None:
         super().__init__(**kwargs)
         self._codestream = codestream  # callable giving the codestream bytes
         self.selection = selection
+        self.graphics = graphics
+        self.graphics_note = graphics_note
         self._full: np.ndarray | None = None
+        self._picture: np.ndarray | None = None
         self._generation = 0
         self.requested = False
 
     def compose(self):
         yield Static("Preview: press [b]d[/b] (or open this tab) to decode the picture.", id="preview-info")
-        yield HalfBlockImage(id="preview-image")
+        yield self._image_widget()
+        yield Static(self._mode_text(), id="preview-mode")
+
+    def _image_widget(self) -> HalfBlockImage | GraphicsImage:
+        if self.graphics == "halfblock":
+            return HalfBlockImage(id="preview-image")
+        return GraphicsImage(self.graphics, id="preview-image")
+
+    def _mode_text(self) -> str:
+        note = f" ({self.graphics_note})" if self.graphics_note else ""
+        return f"[dim][b]m[/b] picture: {MODE_NAMES[self.graphics]}{note}[/dim]"
 
     @property
     def info(self) -> Static:
         return self.query_one("#preview-info", Static)
+
+    @property
+    def image(self) -> HalfBlockImage | GraphicsImage:
+        return self.query_one("#preview-image")
+
+    async def set_graphics(self, mode: str, note: str = "") -> None:
+        """Redraw the picture (if any) with another mode; the decode is kept."""
+        self.graphics, self.graphics_note = mode, note
+        loading = self.image.loading
+        if isinstance(self.image, GraphicsImage):
+            self.image.set_picture(None)  # lets textual-image free the picture held by the terminal
+        await self.image.remove()
+        widget = self._image_widget()
+        await self.mount(widget, before="#preview-mode")
+        widget.loading = loading
+        widget.set_picture(self._picture)
+        self.query_one("#preview-mode", Static).update(self._mode_text())
 
     def request(self) -> None:
         """Start (or restart) a decode of the current selection in the background."""
         self.requested = True
         self._generation += 1
         self.info.update(f"decoding… ({self.selection.describe()})")
-        self.query_one(HalfBlockImage).loading = True
+        self.image.loading = True
         self._decode(self._generation, self.selection.luma, self.selection.chroma)
 
     @work(thread=True, exclusive=True, group="preview")
@@ -166,9 +257,9 @@ class PreviewPane(Vertical):
     def _show(self, generation: int, picture: np.ndarray | None, message: str) -> None:
         if generation != self._generation:
             return  # a newer request is on its way
-        image = self.query_one(HalfBlockImage)
-        image.loading = False
-        image.set_picture(picture)
+        self._picture = picture
+        self.image.loading = False
+        self.image.set_picture(picture)
         self.info.update(message)
 
 

@@ -17,7 +17,7 @@ from inspector.details_pane import DetailsPane
 from inspector.document import Document, node_at_byte
 from inspector.findings_pane import FindingsTable
 from inspector.hex_view import BitRuler, HexView
-from inspector.preview import HalfBlockImage
+from inspector.preview import GraphicsImage, HalfBlockImage, resolve_graphics
 from inspector.screens import HelpScreen, PromptScreen
 from inspector.tree_pane import SyntaxTree
 from jpegai_fmt.errors import BuildError, ModelMismatchError
@@ -312,6 +312,93 @@ def test_preview_failures_are_messages(monkeypatch, failure, message):
         await pilot.pause()
         assert message in text_of(app, "#preview-info")
         assert app.query_one(HalfBlockImage).loading is False
+    drive(small_codestream(), script)
+
+
+def test_picture_mode_key_cycles_half_blocks_kitty_sixel(fake_codec, monkeypatch):
+    from textual_image.renderable import tgp
+    from textual_image.widget import SixelImage, TGPImage
+    sent = []
+    monkeypatch.setattr(tgp, "_send_tgp_message", lambda **kw: sent.append(kw))  # no escapes to the real stdout
+
+    async def script(app, pilot):
+        await pilot.press("4")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert isinstance(app.query_one("#preview-image"), HalfBlockImage)
+        assert text_of(app, "#preview-mode").startswith("[dim][b]m[/b] picture: half blocks")
+        await pilot.press("m")
+        await pilot.pause()
+        image = app.query_one("#preview-image", GraphicsImage)
+        assert isinstance(image.inner, TGPImage) and image.inner.image.size == (64, 48)  # the decoded picture
+        assert "picture: Kitty graphics (forced)" in text_of(app, "#preview-mode")
+        assert any(m.get("f") == 100 and m.get("payload") for m in sent)  # picture sent as Kitty graphics
+        assert any(m.get("a") == "p" for m in sent)  # and placed
+        await pilot.press("m")
+        await pilot.pause()
+        image = app.query_one("#preview-image", GraphicsImage)
+        assert isinstance(image.inner, SixelImage) and image.inner.image.size == (64, 48)
+        assert "picture: Sixel (forced)" in text_of(app, "#preview-mode")
+        await pilot.press("m")
+        await pilot.pause()
+        image = app.query_one("#preview-image", HalfBlockImage)
+        assert image._lines and "picture: half blocks" in text_of(app, "#preview-mode")
+        assert len(fake_codec) == 1  # switching modes redraws, it does not decode again
+    drive(small_codestream(), script, size=(100, 30))
+
+
+class _Terminal(io.StringIO):
+    def isatty(self):
+        return True
+
+
+def test_auto_graphics_falls_back_to_half_blocks_where_the_terminal_has_none(monkeypatch):
+    from textual_image import renderable
+    monkeypatch.setattr(sys, "__stdout__", io.StringIO())
+    assert resolve_graphics("auto") == ("halfblock", "auto: not a terminal")
+    monkeypatch.setattr(sys, "__stdout__", _Terminal())
+    for found, expected in [(renderable.HalfcellImage, ("halfblock", "auto: no Kitty/Sixel")),
+                            (renderable.UnicodeImage, ("halfblock", "auto: no Kitty/Sixel")),
+                            (renderable.TGPImage, ("kitty", "auto: found")),
+                            (renderable.SixelImage, ("sixel", "auto: found"))]:
+        monkeypatch.setattr(renderable, "Image", found)
+        assert resolve_graphics("auto") == expected
+    assert resolve_graphics("halfblock") == ("halfblock", "forced")
+    assert resolve_graphics("sixel") == ("sixel", "forced")
+    monkeypatch.setitem(sys.modules, "textual_image.widget", None)
+    assert resolve_graphics("kitty") == ("halfblock", "no textual-image")
+
+
+def test_main_graphics_option_and_the_fallback_shown_in_the_preview(tmp_path, monkeypatch):
+    path = tmp_path / "small.jaic"
+    path.write_bytes(small_codestream())
+    started = []
+    monkeypatch.setattr(InspectorApp, "run", lambda self: started.append(self))
+    monkeypatch.setattr(sys, "__stdout__", io.StringIO())  # not a terminal: auto finds no graphics
+    assert main([str(path), "--graphics", "auto"]) == 0
+    assert main([str(path), "--graphics", "kitty"]) == 0
+    assert [app.graphics for app in started] == [("halfblock", "auto: not a terminal"), ("kitty", "forced")]
+    with pytest.raises(SystemExit):
+        main([str(path), "--graphics", "ascii"])
+
+    async def go(app, expected_widget, expected_text):
+        async with app.run_test(size=(100, 30)) as pilot:
+            await pilot.press("4")
+            await pilot.pause()
+            assert isinstance(app.query_one("#preview-image"), expected_widget)
+            assert expected_text in text_of(app, "#preview-mode")
+    asyncio.run(go(started[0], HalfBlockImage, "picture: half blocks (auto: not a terminal)"))
+    asyncio.run(go(started[1], GraphicsImage, "picture: Kitty graphics (forced)"))
+
+
+def test_picture_mode_key_without_textual_image_stays_on_half_blocks(monkeypatch):
+    monkeypatch.setattr("inspector.app.graphics_widgets", lambda: None)
+
+    async def script(app, pilot):
+        await pilot.press("4", "m")
+        await pilot.pause()
+        assert isinstance(app.query_one("#preview-image"), HalfBlockImage)
+        assert any("need textual-image" in n.message for n in app._notifications)
     drive(small_codestream(), script)
 
 
