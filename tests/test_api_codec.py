@@ -1,15 +1,12 @@
 """The picture API (jpegai_fmt.picture): header info without decoding, encode/decode with numpy arrays."""
 from __future__ import annotations
 
-import glob
 import io
-import os
 import subprocess
 import sys
 
 import numpy as np
 import pytest
-from PIL import Image
 
 pytest.importorskip("torch")
 
@@ -20,17 +17,11 @@ from jpegai_fmt import picture  # noqa: E402
 from jpegai_fmt.container import sniff  # noqa: E402
 from jpegai_fmt.errors import BuildError, JpegAiError, ModelMismatchError, ParseError  # noqa: E402
 
-VAL = os.path.join(os.path.dirname(__file__), "..", "..", "shared", "data", "val")
 
 
 @pytest.fixture(scope="module")
-def rgb():
-    paths = sorted(glob.glob(os.path.join(VAL, "*.png")))
-    if paths:
-        with Image.open(paths[-1]) as im:
-            return np.asarray(im.convert("RGB"))[40:140, 40:170].copy()       # 130 x 100
-    y, x = np.mgrid[0:100, 0:130]
-    return np.stack([x * 2, y * 2, (x + y)], -1).astype(np.uint8)
+def rgb(photo):
+    return photo(130, 100, index=-1, top=40, left=40)
 
 
 @pytest.fixture(scope="module")

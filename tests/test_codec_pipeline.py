@@ -1,16 +1,12 @@
 """End-to-end codec: real encode -> codestream -> decode, layouts, rate control, model-set checks."""
 from __future__ import annotations
 
-import glob
-import io
 import json
-import os
 import subprocess
 import sys
 
 import numpy as np
 import pytest
-from PIL import Image
 
 torch = pytest.importorskip("torch")
 
@@ -20,27 +16,9 @@ from codec.weights import load_networks  # noqa: E402
 from jpegai_fmt.codestream import parse_codestream  # noqa: E402
 from jpegai_fmt.errors import ModelMismatchError  # noqa: E402
 
-VAL = os.path.join(os.path.dirname(__file__), "..", "..", "shared", "data", "val")
-
-
-def _synthetic(h, w):
-    """A picture with smooth areas, edges and texture, for machines without the data set."""
-    y, x = np.mgrid[0:h, 0:w].astype(np.float64)
-    rng = np.random.default_rng(1)
-    r = 128 + 80 * np.sin(x / 23.0) * np.cos(y / 31.0)
-    g = np.where((x - w / 2) ** 2 + (y - h / 2) ** 2 < (min(h, w) / 3) ** 2, 200.0, 60.0)
-    b = 255 * x / w
-    pic = np.stack([r, g, b], -1) + rng.normal(0, 6, (h, w, 3))
-    return np.clip(pic, 0, 255).astype(np.uint8)
-
-
 @pytest.fixture(scope="module")
-def picture():
-    paths = sorted(glob.glob(os.path.join(VAL, "*.png")))
-    if paths:
-        with Image.open(paths[0]) as im:
-            return np.asarray(im.convert("RGB"))[100:300, 200:456].copy()   # 256 x 200: not multiples of 64
-    return _synthetic(200, 256)
+def picture(photo):
+    return photo(256, 200, top=100, left=200)       # 256 x 200: not multiples of 64
 
 
 @pytest.fixture(scope="module")

@@ -1,9 +1,7 @@
 """The Pillow plugin through real Pillow calls: open (headers only), load (decode), save, registration."""
 from __future__ import annotations
 
-import glob
 import io
-import os
 import subprocess
 import sys
 
@@ -19,17 +17,11 @@ from jpegai_fmt import picture  # noqa: E402
 from jpegai_fmt.container import sniff  # noqa: E402
 from jpegai_fmt.errors import ModelMismatchError  # noqa: E402
 
-VAL = os.path.join(os.path.dirname(__file__), "..", "..", "shared", "data", "val")
 
 
 @pytest.fixture(scope="module")
-def rgb():
-    paths = sorted(glob.glob(os.path.join(VAL, "*.png")))
-    if paths:
-        with Image.open(paths[0]) as im:
-            return np.asarray(im.convert("RGB"))[60:160, 100:220].copy()      # 120 x 100
-    y, x = np.mgrid[0:100, 0:120]
-    return np.stack([x * 2, y * 2, (x + y)], -1).astype(np.uint8)
+def rgb(photo):
+    return photo(120, 100, top=60, left=100)
 
 
 @pytest.fixture(scope="module")
