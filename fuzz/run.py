@@ -12,6 +12,7 @@ box dictionary fuzz/jpegai.dict; failing inputs go to fuzz/artifacts/. Examples 
 from __future__ import annotations
 
 import os
+import random
 import sys
 from pathlib import Path
 
@@ -23,7 +24,33 @@ sys.path[0:1] = [str(ROOT)]  # import the `fuzz` package, not this folder's modu
 
 with atheris.instrument_imports(include=["jpegai_fmt", "codec", "fuzz"]):
     from fuzz.targets import HEADER_KINDS, TARGETS
-    from jpegai_fmt.segments import split_segments
+    from jpegai_fmt.errors import JpegAiError
+    from jpegai_fmt.markers import BARE, MAGIC
+    from jpegai_fmt.segments import frame_segment, split_segments
+
+
+def mutate_segments(data: bytes, max_size: int, seed: int) -> bytes:
+    """Half of the mutations of a codestream keep its framing: one segment's payload is mutated
+    (or the segment dropped or repeated) and reframed with a correct substream_size, so the
+    mutations reach header fields and payload layouts instead of stopping at the segment split."""
+    rng = random.Random(seed)
+    if data[:4] != MAGIC or rng.random() < 0.5:
+        return atheris.Mutate(data, max_size)
+    try:
+        segments = [s for s in split_segments(data, tolerant=True) if s.marker not in BARE]
+    except JpegAiError:
+        segments = []
+    if not segments:
+        return atheris.Mutate(data, max_size)
+    seg = rng.choice(segments)
+    action = rng.random()
+    if action < 0.8:
+        new = frame_segment(seg.marker, atheris.Mutate(seg.payload, max(2 * len(seg.payload), 16)))
+    elif action < 0.9:
+        new = b""
+    else:
+        new = 2 * data[seg.offset:seg.end]
+    return (data[:seg.offset] + new + data[seg.end:])[:max_size]
 
 
 def seed(target: str, folder: Path) -> None:
@@ -70,7 +97,8 @@ def main() -> None:
     def one_input(data: bytes) -> None:
         target(data)
 
-    atheris.Setup([sys.argv[0], *options, str(corpus)], one_input)
+    mutator = None if name == "headers" else mutate_segments
+    atheris.Setup([sys.argv[0], *options, str(corpus)], one_input, custom_mutator=mutator)
     atheris.Fuzz()
 
 

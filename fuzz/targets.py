@@ -51,9 +51,9 @@ def target_parse(data: bytes) -> None:
 
 
 def target_validate(data: bytes) -> None:
-    """validate (strict, lenient) and the info command's summary."""
+    """validate (strict with the entropy checks, lenient) and the info command's summary."""
     from jpegai_fmt.commands import info
-    if _try(validate, data) is None:
+    if _try(validate, data, entropy=True) is None:
         return
     _try(validate, data, lenient=True)
     with _tempfile(data) as path:
