@@ -48,6 +48,7 @@ class EncodeSettings:
     regions: tuple[int, int] = (1, 1)     # rows, columns
     independent_regions: bool = False
     channel_index: bool = True            # write the extraction index into the UDI record
+    container: bool = False               # wrap in a .jai file (so a rate target counts the file's bytes)
 
 
 @dataclass
@@ -172,7 +173,11 @@ def encode_analysis(an: Analysis, s: EncodeSettings) -> bytes:
     soz = build_memory(entropy.encode_z([(an.z[c] + Z_OFFSET, z_tables[c]) for c in (0, 1)], s.threads))
     fields = _pih_fields(an, s)
     udi = _udi_record(im.model_set, s, index_parts)
-    return build_codestream(fields, soz=soz, sorp=payload[0], sors=payload[1], rdi=SRGB_RDI, udi=udi)
+    data = build_codestream(fields, soz=soz, sorp=payload[0], sors=payload[1], rdi=SRGB_RDI, udi=udi)
+    if s.container:
+        from jpegai_fmt.container import wrap
+        data = wrap(data)
+    return data
 
 
 def _pih_fields(an: Analysis, s: EncodeSettings) -> dict:
@@ -377,8 +382,12 @@ def encode(rgb: np.ndarray, *, bpp: float | None = None, settings: EncodeSetting
 
 
 def search_rate(an: Analysis, target_bpp: float, base: EncodeSettings, progress=None) -> bytes:
-    """Rate grows with model_id and with BDL; pick the regime bracketing the target, then bisect BDL."""
+    """Start from the regime (model_id) whose BDL-0 rate is nearest the target, since each regime's gain
+    vector was trained for its own rate, then bisect BDL (rate rises with it) inside that regime; move to
+    the next-nearest regime only when the target lies beyond the BDL range."""
     pixels = an.width * an.height
+    if target_bpp <= 0:
+        raise BuildError(f"target rate {target_bpp} bpp must be positive")
 
     def rate(model_id, bdl):
         s = EncodeSettings(**{**base.__dict__, "model_id": model_id, "bdl": (bdl, bdl)})
@@ -387,26 +396,19 @@ def search_rate(an: Analysis, target_bpp: float, base: EncodeSettings, progress=
             progress()
         return len(data) * 8 / pixels, data
 
-    lo_b, hi_b = BDL_RANGE
-    best = None
-    for mid in range(4):
-        lo_rate, lo_data = rate(mid, lo_b)
-        hi_rate, hi_data = rate(mid, hi_b)
-        for cand in ((lo_rate, lo_data), (hi_rate, hi_data)):
-            if best is None or abs(cand[0] - target_bpp) < abs(best[0] - target_bpp):
-                best = cand
-        if lo_rate <= target_bpp <= hi_rate:
-            a, b = lo_b, hi_b
-            while b - a > 1:
-                mid_b = (a + b) // 2
-                r, d = rate(mid, mid_b)
-                if abs(r - target_bpp) < abs(best[0] - target_bpp):
-                    best = (r, d)
-                if r < target_bpp:
-                    a = mid_b
-                else:
-                    b = mid_b
-                if abs(best[0] - target_bpp) <= 0.01 * target_bpp:
-                    break
-            break
+    tried = {m: rate(m, 0) for m in range(4)}
+    best = min(tried.values(), key=lambda rd: abs(rd[0] - target_bpp))
+    for mid in sorted(tried, key=lambda m: abs(math.log(tried[m][0] / target_bpp))):
+        r0 = tried[mid][0]
+        a, b = (0, BDL_RANGE[1]) if r0 < target_bpp else (BDL_RANGE[0], 0)
+        end = rate(mid, b if r0 < target_bpp else a)
+        best = min(best, end, key=lambda rd: abs(rd[0] - target_bpp))
+        if not min(r0, end[0]) <= target_bpp <= max(r0, end[0]):
+            continue
+        while b - a > 1 and abs(best[0] - target_bpp) > 0.005 * target_bpp:
+            m = (a + b) // 2
+            r = rate(mid, m)
+            best = min(best, r, key=lambda rd: abs(rd[0] - target_bpp))
+            a, b = (m, b) if r[0] < target_bpp else (a, m)
+        break
     return best[1]

@@ -159,12 +159,8 @@ def encode(array, *, bpp: float | None = None, model_id: int | None = None, bdl:
     s = EncodeSettings(model_id=2 if model_id is None else model_id, bdl=(bdl, bdl), threads=threads,
                        num_chs=(C_MAX[0] if luma_channels is None else luma_channels,
                                 C_MAX[1] if chroma_channels is None else chroma_channels),
-                       regions=tuple(regions))
-    data = codec_encode(rgb, bpp=bpp, settings=s, model=networks())
-    if container:
-        from .container import wrap
-        data = wrap(data)
-    return data
+                       regions=tuple(regions), container=container)
+    return codec_encode(rgb, bpp=bpp, settings=s, model=networks())
 
 
 def decode(source: Source, luma_channels: int | None = None, chroma_channels: int | None = None) -> np.ndarray:

@@ -46,7 +46,8 @@ def _settings(args):
         raise ValueError(f"--regions {args.regions!r}: expected ROWSxCOLUMNS, e.g. 2x3") from None
     return EncodeSettings(model_id=2 if args.model_id is None else args.model_id, bdl=(args.bdl, args.bdl),
                           threads=args.threads, num_chs=(args.luma_channels, args.chroma_channels),
-                          regions=(rows, cols), independent_regions=args.independent_regions)
+                          regions=(rows, cols), independent_regions=args.independent_regions,
+                          container=not args.raw)
 
 
 def run(args) -> int:
@@ -59,7 +60,7 @@ def run(args) -> int:
     from codec.metrics import psnr_rgb
     from codec.pipeline import decode, encode
 
-    from ..container.writer import wrap, write_file
+    from ..container.writer import write_file
     from ..picture import networks
     model = networks()
     single = len(jobs) == 1
@@ -68,14 +69,13 @@ def run(args) -> int:
         rgb = open_picture(src)
         t0 = time.perf_counter()
         with progress("encoding", enabled=single and not args.json) as tick:
-            cs = encode(rgb, bpp=args.bpp, settings=settings, model=model, progress=tick)
+            data = encode(rgb, bpp=args.bpp, settings=settings, model=model, progress=tick)
         t1 = time.perf_counter()
-        data = cs if args.raw else wrap(cs)
         write_file(dst, data)
         info = {"input": src, "output": dst, "bytes": len(data), "bpp": len(data) * 8 / (rgb.shape[0] * rgb.shape[1]),
                 "encode_s": round(t1 - t0, 3)}
         if args.json:
-            info["psnr_rgb"] = psnr_rgb(rgb, decode(cs, model=model).rgb)
+            info["psnr_rgb"] = psnr_rgb(rgb, decode(data, model=model).rgb)
         return info
 
     results = run_all(jobs, work, "encoding", args.json)
