@@ -117,7 +117,8 @@ def check_sample(folder: str, entry: dict) -> Outcome:
     path = os.path.join(folder, entry["file"])
     out = Outcome(entry["file"], True)
     if entry.get("mode") == "entropy" and not _entropy_checks():
-        out.skipped = "needs an entropy-decoding check (jpegai_fmt.rules.register(..., entropy=True)); none is registered"
+        out.skipped = ("needs an entropy-decoding check (jpegai_fmt.rules.register(..., entropy=True)); "
+                       "none is registered")
         return out
     expected, allowed = set(entry.get("rules", [])), set(entry.get("allow", []))
     try:

@@ -25,7 +25,7 @@ sys.path.insert(0, str(HERE.parent))
 from jpegai_fmt.bits import BitWriter  # noqa: E402
 from jpegai_fmt.codestream import EMPTY_RDI, build_codestream, parse_codestream  # noqa: E402
 from jpegai_fmt.container import schemas as S  # noqa: E402
-from jpegai_fmt.container.writer import box, exif_payload, wrap  # noqa: E402
+from jpegai_fmt.container.writer import box, wrap  # noqa: E402
 from jpegai_fmt.geometry import ceil_div, cube_flag_count, tiles_1d  # noqa: E402
 from jpegai_fmt.layout import build_independent_residual, build_memory  # noqa: E402
 from jpegai_fmt.markers import Marker  # noqa: E402
@@ -302,7 +302,8 @@ def valid_streams(cat: Catalogue, enc: Encoder) -> dict[str, bytes]:
     groups = []
     for g in range(ceil_div(f_count, 8)):
         n = min(8, f_count - 8 * g)
-        groups.append({"cube_group_flag": 0} if g % 2 else {"cube_group_flag": 1, "cube_flag": [(g + i) % 2 for i in range(n)]})
+        groups.append({"cube_group_flag": 0} if g % 2 else
+                      {"cube_group_flag": 1, "cube_flag": [(g + i) % 2 for i in range(n)]})
     pv("hdr-cube-flags", f"cube flags: {f_count} flags in {len(groups)} groups, luma and chroma", both(
         comp(0, use_cube_flags=1, cube_groups=groups),
         comp(1, use_cube_flags=1, cube_groups=[{"cube_group_flag": 1, "cube_flag": [0] * min(8, f_count - 8 * g)}
@@ -510,8 +511,7 @@ def invalid_streams(cat: Catalogue, bases: dict[str, bytes]) -> None:
     def edit(name, what, rule, pih=None, ton=None, rdi=None, src=base, allow=()):
         bad(name, restream(src, pih=pih, ton=ton, rdi=rdi), what, rule, allow)
 
-    def with_parts(src, fn):
-        return replace_parts(src, fn)
+    with_parts = replace_parts
 
     def insert(parts, at_marker, new, after=True):
         i = marker_index(parts, at_marker) + int(after)
@@ -613,7 +613,7 @@ def invalid_streams(cat: Catalogue, bases: dict[str, bytes]) -> None:
         "4:2:2 source with the eICCI flag: warning", "TON-004")
     def icci_bad(t, h):
         t.update(icci_enable_flag=1, icci_tiling_enable=1, icci_tile_size=3, icci_tile_overlap=1,
-                 icci_tile=[{"icci_use": [0, 0, 0]}] * (len(tiles_1d(h.height, 48, 16)) * len(tiles_1d(h.width, 48, 16))))
+                 icci_tile=[{"icci_use": [0, 0, 0]}] * len(tiles_1d(h.height, 48, 16)) * len(tiles_1d(h.width, 48, 16)))
     good_icci = restream(base, pih=lambda f: f.update(s_ver_minus1=0, s_hor_minus1=0, c_ver_minus1=1,
                                                       c_hor_minus1=1), ton=icci_bad)
     bad("ton-005-icci-tile", set_bits(good_icci, "TON/icci_tile_overlap", 3), "eICCI tile size 48 with overlap 48",
@@ -659,7 +659,8 @@ def invalid_streams(cat: Catalogue, bases: dict[str, bytes]) -> None:
     bad("reg-001-index", with_parts(ind, lambda p: p[:marker_index(p, Marker.SORP, 3)] + [
         (Marker.SORP, bytes([9]) + p[marker_index(p, Marker.SORP, 3)][1][1:])] + p[marker_index(p, Marker.SORP, 3):]),
         "independent SORP region_index 9 of 4 (plus all 4 regions)", "REG-001", allow=("PIH-015",))
-    bad("reg-002-missing", with_parts(ind, lambda p: [x for k, x in enumerate(p) if k != marker_index(p, Marker.SORS, 2)]),
+    bad("reg-002-missing", with_parts(ind, lambda p: [x for k, x in enumerate(p)
+                                                     if k != marker_index(p, Marker.SORS, 2)]),
         "independent SORS region 2 absent: warning", "REG-002", allow=("PIH-015",))
     sorp_dep = next(s for s in split_segments(dep) if s.marker == Marker.SORP)
     lay = parse_codestream(dep).layouts[[s.marker for s in split_segments(dep)].index(Marker.SORP)]
@@ -788,7 +789,8 @@ def _box_at(data: bytes, box_type: bytes) -> int:
 
 
 EXIF = b"MM\x00*\x00\x00\x00\x08\x00\x00\x00\x00\x00\x00"
-XMP = b'<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#"/></x:xmpmeta>'
+XMP = (b'<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF '
+       b'xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#"/></x:xmpmeta>')
 
 
 def invalid_containers(cat: Catalogue, bases: dict[str, bytes], rule_streams: dict[str, bytes]) -> None:
