@@ -39,6 +39,22 @@ def build_parser(names=COMMANDS) -> argparse.ArgumentParser:
     return parser
 
 
+def _output_is_input(args) -> str | None:
+    """The output path of an INPUT OUTPUT command when it names the input file itself."""
+    pairs = [(getattr(args, "input", None), getattr(args, "output", None))]
+    paths = getattr(args, "paths", None)
+    if paths and len(paths) == 2 and not getattr(args, "out_dir", None):
+        pairs.append((paths[0], paths[1]))
+    for src, dst in pairs:
+        if isinstance(src, str) and isinstance(dst, str) and os.path.exists(dst):
+            try:
+                if os.path.samefile(src, dst):
+                    return dst
+            except OSError:
+                continue
+    return None
+
+
 def _terminate(signum, frame):
     """SIGTERM unwinds like Ctrl-C, so a file being written is removed, not left half-done."""
     raise KeyboardInterrupt
@@ -61,6 +77,11 @@ def _main(argv: list[str] | None) -> int:
     # Only the named command's module is imported (fast start); all of them for help or a typo.
     names = argv[:1] if argv and argv[0] in COMMANDS else COMMANDS
     args = build_parser(names).parse_args(argv)
+    clash = _output_is_input(args)
+    if clash:
+        print(f"jpegai-fmt {args.command}: the output {clash} is the input; inputs are never overwritten "
+              "(write elsewhere, then move)", file=sys.stderr)
+        return 2
     try:
         return args.run(args)
     except KeyboardInterrupt:

@@ -113,3 +113,21 @@ def test_command_killed_mid_write_leaves_no_partial_output(name, sig, tmp_path):
         assert left == {temporaries[0].name}
     else:
         assert left == set() and "interrupted" in err
+
+
+@pytest.mark.parametrize("name", ["wrap", "unwrap", "extract", "decode", "encode"])
+def test_output_naming_the_input_is_refused(name, tmp_path, capsys):
+    jai = tmp_path / "in.jai"
+    jai.write_bytes(JAI.read_bytes())
+    raw = tmp_path / "in.jaic"
+    raw.write_bytes(RAW.read_bytes())
+    src = {"wrap": raw, "decode": raw}.get(name, jai)
+    if name == "encode":
+        src = tmp_path / "in.png"
+        from PIL import Image
+        Image.new("RGB", (64, 64)).save(src)
+    before = digest(src)
+    alias = tmp_path / "." / src.name                # the same file under another spelling
+    assert cli_main([name, str(src), str(alias)]) == 2
+    assert "is the input; inputs are never overwritten" in capsys.readouterr().err
+    assert digest(src) == before
