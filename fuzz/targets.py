@@ -51,13 +51,14 @@ def target_parse(data: bytes) -> None:
 
 
 def target_validate(data: bytes) -> None:
-    """validate (strict with the entropy checks, lenient) and the info command's summary."""
-    from jpegai_fmt.commands import info
+    """validate (strict with the entropy checks, lenient) and the info and dump commands' JSON."""
+    from jpegai_fmt.commands import dump, info
     if _try(validate, data, entropy=True) is None:
         return
     _try(validate, data, lenient=True)
     with _tempfile(data) as path:
-        _try(_quiet, info.run, SimpleNamespace(file=path, syntax="auto", lenient=True, json=True))
+        for command in (info, dump):
+            _try(_quiet, command.run, SimpleNamespace(file=path, syntax="auto", lenient=True, json=True))
 
 
 def target_extract(data: bytes) -> None:

@@ -106,6 +106,43 @@ class Bounded(Construct):
         return obj
 
 
+class BoundedArray(Construct):
+    """`count` values of b(M) read in one go. Filter weight arrays hold up to 65535 values and
+    take no bits at all when M = 0, so reading them value by value let a few input bytes cost
+    a second of parsing."""
+
+    def __init__(self, count, maximum):
+        super().__init__()
+        self.count, self.maximum = count, maximum
+
+    def _parse(self, stream, context, path):
+        count, maximum = evaluate(self.count, context), evaluate(self.maximum, context)
+        width = bounded_width(maximum)
+        if not width:
+            return [0] * count
+        bits = stream_read(stream, count * width, path)
+        values = [int(bits[i:i + width].translate(_BIT_CHARS), 2) for i in range(0, count * width, width)]
+        tr = _tracer(context)
+        if tr is not None:
+            for value in values:
+                if value > maximum:
+                    tr.stack[-1].findings.append(Finding(
+                        context._params.get("range_rule", ""), "E", f"value {value} exceeds maximum {maximum}",
+                        tr.path, tr.bit_offset >> 3, tr.bit_offset))
+        return values
+
+    def _build(self, obj, stream, context, path):
+        count = evaluate(self.count, context)
+        if len(obj) != count:
+            raise BuildError(f"expected {count} values, found {len(obj)}")
+        for value in obj:
+            Bounded._build(self, value, stream, context, path)
+        return obj
+
+
+_BIT_CHARS = bytes.maketrans(b"\x00\x01", b"01")
+
+
 class Opt(IfThenElse):
     """A field present only when `condition` holds; may be left out (or None) when building."""
 

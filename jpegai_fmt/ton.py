@@ -10,7 +10,7 @@ from typing import Any
 
 from construct import Array, BitsInteger, Struct, this
 
-from .bitschema import Bounded, Traced, b, build_header, group, opt, parse_header, u
+from .bitschema import Bounded, BoundedArray, Traced, b, build_header, group, opt, parse_header, u
 from .errors import ParseError
 from .geometry import tiles_1d
 from .pih import PictureHeader
@@ -41,7 +41,7 @@ def _plane_weights(plane: int):
 
 def _weights(name: str, count, maximum=this.maxSymbol):
     """Weight codes, each b(maxSymbol)."""
-    return name / Traced(name, Array(count, Bounded(maximum)))
+    return name / Traced(name, BoundedArray(count, maximum))
 
 
 _filter_set = Struct(
