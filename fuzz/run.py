@@ -3,7 +3,8 @@
 TARGET is one of fuzz/targets.py: parse, validate, extract, headers. The corpus starts from the
 conformance samples (and, for `headers`, their PIH/TON/RDI/UDI payloads) in fuzz/corpus/TARGET/
 (or --corpus=DIR).
-Defaults: -timeout=1 (an input running over 1 s is a failure), -rss_limit_mb=2048, the marker and
+Defaults: -timeout=1 (an input running over 1 s is a failure; 3 s for `decode`, which runs the
+synthesis networks), -rss_limit_mb=2048, the marker and
 box dictionary fuzz/jpegai.dict; failing inputs go to fuzz/artifacts/. Examples (docs/conformance.md):
 
     python fuzz/run.py headers -runs=200000
@@ -89,6 +90,8 @@ def main() -> None:
     artifacts.mkdir(exist_ok=True)
     defaults = {"-timeout": "1", "-rss_limit_mb": "2048", "-dict": str(HERE / "jpegai.dict"),
                 "-artifact_prefix": f"{artifacts}/{name}-", "-max_len": "65536"}
+    if name == "decode":
+        defaults["-timeout"] = "3"  # synthesis networks: a 320x320 picture takes a few hundred ms unloaded
     for key, value in defaults.items():
         if not any(o.startswith(key + "=") for o in options):
             options.append(f"{key}={value}")

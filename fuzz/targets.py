@@ -40,8 +40,7 @@ def _try(fn, *args, **kwargs):
 
 
 def target_parse(data: bytes) -> None:
-    """parse (strict and lenient); a codestream without errors must rebuild byte for byte."""
-    _try(parse, data, lenient=True)
+    """parse (strict; `validate` covers lenient); a codestream without errors must rebuild byte for byte."""
     tree = _try(parse, data)
     if tree is None or data[:4] != MAGIC or any(f.severity == "E" for f in tree.all_findings()):
         return
