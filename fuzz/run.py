@@ -25,6 +25,7 @@ sys.path[0:1] = [str(ROOT)]  # import the `fuzz` package, not this folder's modu
 
 with atheris.instrument_imports(include=["jpegai_fmt", "codec", "fuzz"]):
     from fuzz.targets import HEADER_KINDS, TARGETS
+    from jpegai_fmt.container import unwrap, wrap
     from jpegai_fmt.errors import JpegAiError
     from jpegai_fmt.markers import BARE, MAGIC
     from jpegai_fmt.segments import frame_segment, split_segments
@@ -33,8 +34,11 @@ with atheris.instrument_imports(include=["jpegai_fmt", "codec", "fuzz"]):
 def mutate_segments(data: bytes, max_size: int, seed: int) -> bytes:
     """Half of the mutations of a codestream keep its framing: one segment's payload is mutated
     (or the segment dropped or repeated) and reframed with a correct substream_size, so the
-    mutations reach header fields and payload layouts instead of stopping at the segment split."""
+    mutations reach header fields and payload layouts instead of stopping at the segment split.
+    Half of those of a .jai file mutate its codestream and wrap it again."""
     rng = random.Random(seed)
+    if data[4:8] == b"ftyp" and rng.random() < 0.5:
+        return _mutate_item(data, max_size, seed)
     if data[:4] != MAGIC or rng.random() < 0.5:
         return atheris.Mutate(data, max_size)
     try:
@@ -75,6 +79,16 @@ def seed(target: str, folder: Path) -> None:
             out = folder / f"regression-{path.name}"
             if not out.exists():
                 out.write_bytes(path.read_bytes())
+
+
+def _mutate_item(data: bytes, max_size: int, seed: int) -> bytes:
+    """A .jai file whose codestream item is mutated as above and wrapped again, so the item
+    properties (jaih, ispe, pixi, colr) follow the new PIH."""
+    try:
+        stream = unwrap(data)
+        return wrap(mutate_segments(stream, max(2 * len(stream), 64), seed ^ 1))[:max_size]
+    except JpegAiError:
+        return atheris.Mutate(data, max_size)
 
 
 def main() -> None:
