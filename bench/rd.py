@@ -26,8 +26,8 @@ VAL = os.path.join(HERE, "..", "..", "shared", "data", "val")
 OURS = [(0, -400), (0, 0), (1, 0), (2, 0), (3, 0), (3, 300)]      # (model_id, BDL)
 PIL_CODECS = {
     "JPEG": (lambda im, q, b: im.save(b, "JPEG", quality=q, subsampling=2), range(5, 96, 5)),
-    "WebP": (lambda im, q, b: im.save(b, "WEBP", quality=q, method=6), range(5, 101, 5)),
-    "AVIF": (lambda im, q, b: im.save(b, "AVIF", quality=q, speed=6, subsampling="4:2:0"), range(5, 96, 5)),
+    "WebP": (lambda im, q, b: im.save(b, "WEBP", quality=q, method=4), range(5, 101, 5)),
+    "AVIF": (lambda im, q, b: im.save(b, "AVIF", quality=q, speed=6, subsampling="4:2:0"), range(10, 96, 7)),
 }
 METRICS = {"psnr_rgb": psnr_rgb, "psnr_yuv611": psnr_yuv611, "ms_ssim": ms_ssim}
 

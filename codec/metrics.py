@@ -48,8 +48,11 @@ def ms_ssim(a: np.ndarray, b: np.ndarray) -> float:
     _check(a, b)
     weights = torch.tensor([0.0448, 0.2856, 0.3001, 0.2363, 0.1333], dtype=torch.float64)
     g = torch.exp(-((torch.arange(11, dtype=torch.float64) - 5) ** 2) / (2 * 1.5 ** 2))
-    g = (g / g.sum())
-    win = (g[:, None] * g[None, :]).view(1, 1, 11, 11)
+    g = g / g.sum()
+    gv, gh = g.view(1, 1, 11, 1), g.view(1, 1, 1, 11)
+
+    def win(t):                                   # the 11x11 Gaussian window, applied separably
+        return F.conv2d(F.conv2d(t, gv), gh)
     x = torch.from_numpy(ycbcr(a)[..., 0]).view(1, 1, *a.shape[:2])
     y = torch.from_numpy(ycbcr(b)[..., 0]).view(1, 1, *b.shape[:2])
     c1, c2 = (0.01 * 255) ** 2, (0.03 * 255) ** 2
@@ -57,10 +60,10 @@ def ms_ssim(a: np.ndarray, b: np.ndarray) -> float:
     for level in range(5):
         if min(x.shape[2:]) < 11:
             raise ValueError("picture too small for five-scale MS-SSIM (needs at least 176 pixels a side)")
-        mx, my = F.conv2d(x, win), F.conv2d(y, win)
-        sxx = F.conv2d(x * x, win) - mx * mx
-        syy = F.conv2d(y * y, win) - my * my
-        sxy = F.conv2d(x * y, win) - mx * my
+        mx, my = win(x), win(y)
+        sxx = win(x * x) - mx * mx
+        syy = win(y * y) - my * my
+        sxy = win(x * y) - mx * my
         cs = (2 * sxy + c2) / (sxx + syy + c2)
         if level == 4:
             vals.append((((2 * mx * my + c1) / (mx * mx + my * my + c1)) * cs).mean())
