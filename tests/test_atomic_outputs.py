@@ -66,8 +66,11 @@ def test_written_outputs_get_the_usual_permissions(tmp_path):
     assert out.stat().st_mode & 0o777 == 0o666 & ~mask
 
 
+# SIGINT as a user's Ctrl-C delivers it: a shell running the tests in the background starts its children
+# with SIGINT ignored, which Python honours (no KeyboardInterrupt), so the child restores the default.
 SLOW_WRITE = """
-import os, sys, time
+import os, signal, sys, time
+signal.signal(signal.SIGINT, signal.default_int_handler)
 from jpegai_fmt.container import writer
 real = os.fdopen
 class Slow:
