@@ -190,7 +190,8 @@ class Walker:
     def _body(self, box: Box, depth: int) -> None:
         schema = schemas.BODIES.get(box.type)
         if box.parent is not None and box.parent.type == "iref":
-            version = box.parent.fields.version if box.parent.fields else 0
+            # .get: an 'iref' nested in an 'iref' was read as a reference and has no version field
+            version = box.parent.fields.get("version", 0) if box.parent.fields else 0
             schema = schemas.reference32 if version else schemas.reference16
         start, end = box.offset + box.header_size, box.end
         if schema is None:
