@@ -106,7 +106,8 @@ def main(argv=None):
     ap.add_argument("--lr", type=float, default=5e-4)
     ap.add_argument("--qat-from", type=float, default=0.8, help="fraction of the run after which the HSD is fake-quantised")
     ap.add_argument("--dropout", type=float, default=0.25, help="probability of a channel-prefix sample")
-    ap.add_argument("--resume", default=None)
+    ap.add_argument("--resume", default=None,
+                    help="checkpoint or weights file to continue from; 'shipped' = the model set in codec/weights")
     ap.add_argument("--threads", type=int, default=0)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--amp", action=argparse.BooleanOptionalAction, default=None,
@@ -130,7 +131,11 @@ def main(argv=None):
     opt = torch.optim.Adam(param_groups(model, args.lr))
     step, done_s, history = 0, 0.0, []
     if args.resume:
-        ck = torch.load(args.resume, map_location=device)
+        if args.resume == "shipped":
+            from .weights import training_state
+            ck = training_state()
+        else:
+            ck = torch.load(args.resume, map_location=device)
         if "model" not in ck:                  # a weights-only file (fp16 tensors are widened on copy)
             ck = {"model": ck}
         model.load_state_dict(ck["model"])

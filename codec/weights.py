@@ -68,6 +68,26 @@ def load_networks():
     return model
 
 
+def training_state() -> dict:
+    """A full float state dict rebuilt from the shipped files, so training can resume from what the repo
+    holds (`python -m codec.train --resume shipped`): the HSD takes its integer weights back to float
+    (exactly the fake-quantised values it was trained with), gains and z tables their integer values."""
+    import torch
+    state = {k: v.float() for k, v in torch.load(FLOAT_FILE, map_location="cpu").items()}
+    d = np.load(INT_FILE)
+    for c, prefix in zip(COMPONENTS, ("ent_y", "ent_uv")):
+        for i in (1, 2, 3):
+            gain = 16.0 if i == 3 else 1.0           # HyperScaleDecoder.OUT_GAIN, folded in on export
+            scale = 2.0 ** d[f"{c}.l{i}.s"].astype(np.float64) * gain
+            w = d[f"{c}.l{i}.w"].astype(np.float64) / scale[:, None, None, None]
+            b = d[f"{c}.l{i}.b"].astype(np.float64) / scale
+            state[f"{prefix}.hsd.l{i}.weight"] = torch.from_numpy(w).float()
+            state[f"{prefix}.hsd.l{i}.bias"] = torch.from_numpy(b).float()
+        state[f"{prefix}.gain_log"] = torch.from_numpy(d[f"{c}.gain"].astype(np.float32))
+        state[f"{prefix}.z_logits"] = torch.from_numpy(np.log(d[f"{c}.zfreq"].astype(np.float64))).float()
+    return state
+
+
 # ---- export --------------------------------------------------------------------------------------------
 
 def _int_layer(conv, gain: float) -> dict:

@@ -1,0 +1,28 @@
+"""The shipped model set: its id, and that training can resume from what the repository holds."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+
+from codec.model import Codec  # noqa: E402
+from codec.weights import INT_FILE, export, integer_model, model_set_id, training_state  # noqa: E402
+
+
+def test_model_set_id_is_the_hash_of_the_shipped_files():
+    assert integer_model().model_set == model_set_id() and len(model_set_id()) == 16
+
+
+def test_training_resumes_from_the_shipped_files(tmp_path):
+    model = Codec()
+    model.load_state_dict(training_state())           # strict: every parameter is rebuilt
+    torch.save(model.state_dict(), tmp_path / "ck.pt")
+    export(str(tmp_path / "ck.pt"), str(tmp_path))
+    again, shipped = np.load(tmp_path / "integer.npz"), np.load(INT_FILE)
+    for key in shipped.files:
+        if key.endswith("zfreq"):                     # renormalised through log/softmax: off by rounding
+            assert np.abs(again[key] - shipped[key]).max() <= 0.001 * 65536
+        else:                                         # HSD layers and gains come back exactly
+            assert np.array_equal(again[key], shipped[key]), key
+    integer_model.cache_clear()
