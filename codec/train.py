@@ -32,7 +32,7 @@ def load_images(folder: str, device) -> list[torch.Tensor]:
     paths = sorted(glob.glob(os.path.join(folder, "*.png")) + glob.glob(os.path.join(folder, "*.jpg")))
     if not paths:
         raise SystemExit(f"no training images in {folder}")
-    return [torch.from_numpy(np.asarray(Image.open(p).convert("RGB"))).permute(2, 0, 1).contiguous().to(device)
+    return [torch.from_numpy(np.array(Image.open(p).convert("RGB"))).permute(2, 0, 1).contiguous().to(device)
             for p in paths]
 
 
