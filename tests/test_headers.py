@@ -6,6 +6,8 @@ from jpegai_fmt.pih import build_pih, default_fields, parse_pih
 from jpegai_fmt.rdi import build_rdi, expected_length, parse_rdi
 from jpegai_fmt.ton import build_ton, default_ton, parse_ton
 
+from fieldtools import present
+
 PIH_444 = parse_pih(build_pih(default_fields(2096, 1400, s_ver_minus1=0, s_hor_minus1=0,
                                              c_ver_minus1=1, c_hor_minus1=1)))
 PIH_420 = parse_pih(build_pih(default_fields(2096, 1400)))
@@ -26,18 +28,10 @@ FULL_TON = dict(
     LEF_enabled_flag=1, LEF_chIdx=159)
 
 
-def _present(d):
-    if isinstance(d, dict):
-        return {k: _present(v) for k, v in d.items() if v is not None}
-    if isinstance(d, list):
-        return [_present(v) for v in d]
-    return d
-
-
 def test_ton_every_tool_round_trip():
     payload = build_ton(FULL_TON, PIH_444)
     values, node = parse_ton(payload, PIH_444, base_bit=64)
-    assert _present(values) == FULL_TON and build_ton(values, PIH_444) == payload
+    assert present(values) == FULL_TON and build_ton(values, PIH_444) == payload
     assert not node.all_findings()
     # 2 lsbs + 1 + 30 (B1) + set0: 8 + 4 + 32 + 20*7 weights, set1: 8 + 8 + 32 + 0 weights
     assert node.get("filter_set[1]").bit_offset == 64 + 3 + 30 + 8 + 4 + 32 + 140
@@ -84,7 +78,7 @@ def test_rdi_round_trip_and_length():
     payload = build_rdi(full)
     assert len(payload) == expected_length(full) == 1 + 4 + 24 + 4 + 3 + 5
     values, node = parse_rdi(payload)
-    assert _present(values) == full and not node.all_findings()
+    assert present(values) == full and not node.all_findings()
     assert node.get("mastering_display_colour_primaries[2]/y").value == 3000
     assert node.get("dm_data").to_dict()["value"] == "0001020304"
     values, node = parse_rdi(payload + b"\x00")

@@ -6,6 +6,8 @@ from jpegai_fmt.errors import BuildError, TruncatedError
 from jpegai_fmt.geometry import cube_flag_count
 from jpegai_fmt.pih import build_pih, default_component, default_fields, parse_pih
 
+from fieldtools import present
+
 
 def test_illustrative_bit_budget():
     """§5.5: 1920x1080, all tools off -> 129 bits, 17 bytes with 7 padding bits."""
@@ -88,15 +90,6 @@ def pih_fields(draw):
     return f
 
 
-def _present(d):
-    """Drop absent (None) fields, recursively."""
-    if isinstance(d, dict):
-        return {k: _present(v) for k, v in d.items() if v is not None}
-    if isinstance(d, list):
-        return [_present(v) for v in d]
-    return d
-
-
 @settings(max_examples=60, deadline=None)
 @given(pih_fields(), st.sampled_from(["is", "dis"]))
 def test_round_trip_every_branch(fields, syntax):
@@ -104,7 +97,7 @@ def test_round_trip_every_branch(fields, syntax):
         del fields["stream_profile_idc"]
     payload = build_pih(fields, syntax)
     pih = parse_pih(payload, syntax=syntax, base_bit=24)
-    assert _present(pih.fields) == fields
+    assert present(pih.fields) == fields
     assert pih.to_bytes() == payload
     assert not pih.node.all_findings()
     assert pih.node.bit_offset == 24 and pih.node.children[0].bit_offset == 24
