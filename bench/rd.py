@@ -2,7 +2,10 @@
 JPEG (4:2:0), WebP and AVIF at matching rates. Prints per-codec RD points, BD-rate (PSNR-RGB, PSNR-YUV
 6:1:1, MS-SSIM) of ours against each, and writes bench/results/rd.md and rd.png.
 
-    python bench/rd.py [--val DIR] [--limit N] [--crop S]
+With --refine N a second series of ours is measured in the same run: the same operating points with N
+steps of encoder-side latent refinement (codec/refine.py); its BD-rate against plain ours is the gain.
+
+    python bench/rd.py [--val DIR] [--limit N] [--crop S] [--refine N] [--out DIR]
 """
 from __future__ import annotations
 
@@ -49,12 +52,14 @@ def pil_points(name, ref):
     return pts
 
 
-def our_points(model, ref):
+def our_points(model, ref, refine_steps=0):
     from codec.pipeline import EncodeSettings, analyse, decode, encode_analysis
+    from codec.refine import refine
     an = analyse(model, ref)
     pts = []
     for mid, bdl in OURS:
-        data = encode_analysis(an, EncodeSettings(model_id=mid, bdl=(bdl, bdl), channel_index=False))
+        s = EncodeSettings(model_id=mid, bdl=(bdl, bdl), channel_index=False)
+        data = encode_analysis(refine(model, ref, an, mid, s.bdl, refine_steps), s)
         pts.append(measure(ref, decode(data, model=model).rgb, len(data)))
     return pts
 
@@ -87,10 +92,28 @@ def within(anchor, lo_bpp, hi_bpp):
     return pts[max(0, inside[0] - 1): inside[-1] + 2]
 
 
+def _bd_mean(per_image, anchor, test, metric):
+    vals = []
+    for e in per_image:
+        lo, hi = min(q["bpp"] for q in e[test]), max(q["bpp"] for q in e[test])
+        v = bd_rate(within(e[anchor], lo, hi), e[test], metric)
+        if v is not None:
+            vals.append(v)
+    return (float(np.mean(vals)) if vals else None, len(vals))
+
+
+def _cell(v_n):
+    v, n = v_n
+    return "n/a" if v is None else f"{v:+.1f} % ({n} pictures)"
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--val", default=VAL)
     ap.add_argument("--limit", type=int, default=0, help="use only the first N pictures")
+    ap.add_argument("--crop", type=int, default=0, help="use the centre S x S crop of each picture (quick runs)")
+    ap.add_argument("--refine", type=int, default=0, metavar="N",
+                    help="also measure ours with N steps of latent refinement")
     ap.add_argument("--out", default=os.path.join(HERE, "results"))
     args = ap.parse_args(argv)
     import torch
@@ -101,64 +124,68 @@ def main(argv=None):
     if not paths:
         sys.exit(f"no PNG pictures in {args.val}")
     model = load_networks()
+    ours = {"ours": 0, **({f"ours+refine{args.refine}": args.refine} if args.refine else {})}
     t0 = time.time()
     per_image = []
     for p in paths:
         ref = np.asarray(Image.open(p).convert("RGB"))
-        entry = {"image": os.path.basename(p), "ours": our_points(model, ref)}
+        if args.crop:
+            h, w = ref.shape[:2]
+            y0, x0 = max(0, (h - args.crop) // 2), max(0, (w - args.crop) // 2)
+            ref = ref[y0:y0 + args.crop, x0:x0 + args.crop].copy()
+        entry = {"image": os.path.basename(p)}
+        for series, steps in ours.items():
+            entry[series] = our_points(model, ref, steps)
         for name in PIL_CODECS:
             entry[name] = pil_points(name, ref)
         per_image.append(entry)
-        print(f"{entry['image']}: ours " + ", ".join(f"{q['bpp']:.3f}/{q['psnr_rgb']:.2f}" for q in entry["ours"]),
-              flush=True)
-    summary = {}
-    for name in PIL_CODECS:
-        for metric in METRICS:
-            vals = []
-            for e in per_image:
-                lo, hi = min(q["bpp"] for q in e["ours"]), max(q["bpp"] for q in e["ours"])
-                v = bd_rate(within(e[name], lo, hi), e["ours"], metric)
-                if v is not None:
-                    vals.append(v)
-            summary[(name, metric)] = (float(np.mean(vals)) if vals else None, len(vals))
-    mean_ours = [{k: float(np.mean([e["ours"][i][k] for e in per_image])) for k in ("bpp", *METRICS)}
-                 for i in range(len(OURS))]
-    os.makedirs(args.out, exist_ok=True)
+        print(f"{entry['image']}: " + "; ".join(
+            f"{series} " + ", ".join(f"{q['bpp']:.3f}/{q['psnr_rgb']:.2f}" for q in entry[series]) for series in ours),
+            flush=True)
+    size = f"centre {args.crop}x{args.crop} crops" if args.crop else "full size"
     lines = ["# Rate-distortion on the validation set", "",
-             f"{len(paths)} pictures from `{os.path.relpath(args.val)}`, full size; our sizes are real stream "
-             f"sizes (container excluded). Run time {time.time() - t0:.0f} s.", "",
-             "| ours (model_id, BDL) | bpp | PSNR-RGB | PSNR-YUV 6:1:1 | MS-SSIM (Y) |", "|---|---|---|---|---|"]
-    for (mid, bdl), q in zip(OURS, mean_ours):
-        lines.append(f"| {mid}, {bdl:+d} | {q['bpp']:.3f} | {q['psnr_rgb']:.2f} | {q['psnr_yuv611']:.2f} | "
-                     f"{q['ms_ssim']:.4f} |")
-    lines += ["", "BD-rate of ours against each anchor (negative = fewer bits for the same quality), mean over "
+             f"{len(paths)} pictures from `{os.path.relpath(args.val)}`, {size}; our sizes are real stream "
+             f"sizes (container excluded). Run time {time.time() - t0:.0f} s.", ""]
+    for series, steps in ours.items():
+        mean = [{k: float(np.mean([e[series][i][k] for e in per_image])) for k in ("bpp", *METRICS)}
+                for i in range(len(OURS))]
+        what = "encoder as shipped by default" if not steps else f"{steps} steps of latent refinement"
+        lines += [f"{series} ({what}):", "",
+                  "| model_id, BDL | bpp | PSNR-RGB | PSNR-YUV 6:1:1 | MS-SSIM (Y) |", "|---|---|---|---|---|"]
+        for (mid, bdl), q in zip(OURS, mean):
+            lines.append(f"| {mid}, {bdl:+d} | {q['bpp']:.3f} | {q['psnr_rgb']:.2f} | {q['psnr_yuv611']:.2f} | "
+                         f"{q['ms_ssim']:.4f} |")
+        lines.append("")
+    lines += ["BD-rate of ours against each anchor (negative = fewer bits for the same quality), mean over "
               "pictures, over the quality range both cover:", "",
-              "| anchor | PSNR-RGB | PSNR-YUV 6:1:1 | MS-SSIM |", "|---|---|---|---|"]
-    for name in PIL_CODECS:
-        cells = []
-        for metric in METRICS:
-            v, n = summary[(name, metric)]
-            cells.append("n/a" if v is None else f"{v:+.1f} % ({n} pictures)")
-        lines.append(f"| Pillow {name} | " + " | ".join(cells) + " |")
+              "| series | anchor | PSNR-RGB | PSNR-YUV 6:1:1 | MS-SSIM |", "|---|---|---|---|---|"]
+    for series in ours:
+        for name in PIL_CODECS:
+            cells = [_cell(_bd_mean(per_image, name, series, m)) for m in METRICS]
+            lines.append(f"| {series} | Pillow {name} | " + " | ".join(cells) + " |")
+        if series != "ours":
+            cells = [_cell(_bd_mean(per_image, "ours", series, m)) for m in METRICS]
+            lines.append(f"| {series} | ours | " + " | ".join(cells) + " |")
     report = "\n".join(lines) + "\n"
+    os.makedirs(args.out, exist_ok=True)
     with open(os.path.join(args.out, "rd.md"), "w") as fh:
         fh.write(report)
     with open(os.path.join(args.out, "rd.json"), "w") as fh:
         json.dump(per_image, fh)
-    _plot(per_image, os.path.join(args.out, "rd.png"))
+    _plot(per_image, list(ours), os.path.join(args.out, "rd.png"))
     print(report)
 
 
-def _plot(per_image, path):
+def _plot(per_image, ours, path):
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
     fig, ax = plt.subplots(figsize=(7, 5))
-    for name in ("ours", *PIL_CODECS):
+    for name in (*ours, *PIL_CODECS):
         n = len(per_image[0][name])
         bpp = [np.mean([e[name][i]["bpp"] for e in per_image]) for i in range(n)]
         ps = [np.mean([e[name][i]["psnr_rgb"] for e in per_image]) for i in range(n)]
-        ax.plot(bpp, ps, "o-" if name == "ours" else ".-", label="jpegai-fmt (ours)" if name == "ours" else name)
+        ax.plot(bpp, ps, "o-" if name in ours else ".-", label=f"jpegai-fmt ({name})" if name in ours else name)
     ax.set_xlim(0, 1.2)
     ax.set_xlabel("bits per pixel")
     ax.set_ylabel("PSNR-RGB (dB)")

@@ -20,6 +20,7 @@ LOG_K = math.log(54.82 / 0.11) / 31          # one sigma row = 128 Q7 units
 SKIP_THRESHOLD = 382
 HSD_MAX = 3967
 NUM_MODELS = 4
+LAMBDAS = (0.0018, 0.0054, 0.016, 0.048)   # per model_id, for the loss lambda * 255^2 * MSE(RGB) + bpp
 
 
 def conv(cin, cout, k=3, s=1):

@@ -49,6 +49,7 @@ class EncodeSettings:
     independent_regions: bool = False
     channel_index: bool = True            # write the extraction index into the UDI record
     container: bool = False               # wrap in a .jai file (so a rate target counts the file's bytes)
+    refine: int = 0                       # encoder-side latent refinement steps (codec/refine.py); 0 = off
 
 
 @dataclass
@@ -371,20 +372,31 @@ def decode_array(data: bytes, luma_channels: int | None = None, chroma_channels:
 
 def encode(rgb: np.ndarray, *, bpp: float | None = None, settings: EncodeSettings | None = None,
            model=None, progress=None) -> bytes:
-    """Encode with fixed settings, or search model_id and BDL so the stream lands near `bpp`."""
+    """Encode with fixed settings, or search model_id and BDL so the stream lands near `bpp`.
+
+    With refinement, the rate search runs first on the analysis latents to pick the operating point,
+    the latents are refined for it, and BDL is searched again (inside the chosen regime) on the refined
+    latents, since refinement moves the rate a little."""
+    from .refine import refine
     from .weights import load_networks
     model = model or load_networks()
     an = analyse(model, rgb)
     s = settings or EncodeSettings()
     if bpp is None:
-        return encode_analysis(an, s)
-    return search_rate(an, bpp, s, progress)
+        return encode_analysis(refine(model, rgb, an, s.model_id, s.bdl, s.refine, progress=progress), s)
+    data, chosen = search_rate(an, bpp, s, progress)
+    if not s.refine:
+        return data
+    an = refine(model, rgb, an, chosen.model_id, chosen.bdl, s.refine, progress=progress)
+    return search_rate(an, bpp, chosen, progress, models=(chosen.model_id,))[0]
 
 
-def search_rate(an: Analysis, target_bpp: float, base: EncodeSettings, progress=None) -> bytes:
+def search_rate(an: Analysis, target_bpp: float, base: EncodeSettings, progress=None,
+                models=range(4)) -> tuple[bytes, EncodeSettings]:
     """Start from the regime (model_id) whose BDL-0 rate is nearest the target, since each regime's gain
     vector was trained for its own rate, then bisect BDL (rate rises with it) inside that regime; move to
-    the next-nearest regime only when the target lies beyond the BDL range."""
+    the next-nearest regime only when the target lies beyond the BDL range. Returns the stream nearest the
+    target and the settings that made it."""
     pixels = an.width * an.height
     if target_bpp <= 0:
         raise BuildError(f"target rate {target_bpp} bpp must be positive")
@@ -394,21 +406,24 @@ def search_rate(an: Analysis, target_bpp: float, base: EncodeSettings, progress=
         data = encode_analysis(an, s)
         if progress:
             progress()
-        return len(data) * 8 / pixels, data
+        return len(data) * 8 / pixels, data, s
 
-    tried = {m: rate(m, 0) for m in range(4)}
-    best = min(tried.values(), key=lambda rd: abs(rd[0] - target_bpp))
+    def nearest(*cands):
+        return min(cands, key=lambda rd: abs(rd[0] - target_bpp))
+
+    tried = {m: rate(m, 0) for m in models}
+    best = nearest(*tried.values())
     for mid in sorted(tried, key=lambda m: abs(math.log(tried[m][0] / target_bpp))):
         r0 = tried[mid][0]
         a, b = (0, BDL_RANGE[1]) if r0 < target_bpp else (BDL_RANGE[0], 0)
         end = rate(mid, b if r0 < target_bpp else a)
-        best = min(best, end, key=lambda rd: abs(rd[0] - target_bpp))
+        best = nearest(best, end)
         if not min(r0, end[0]) <= target_bpp <= max(r0, end[0]):
             continue
         while b - a > 1 and abs(best[0] - target_bpp) > 0.005 * target_bpp:
             m = (a + b) // 2
             r = rate(mid, m)
-            best = min(best, r, key=lambda rd: abs(rd[0] - target_bpp))
+            best = nearest(best, r)
             a, b = (m, b) if r[0] < target_bpp else (a, m)
         break
-    return best[1]
+    return best[1], best[2]

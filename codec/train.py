@@ -20,9 +20,8 @@ import torch.nn.functional as F
 from PIL import Image
 
 from .colour import rgb_to_ycbcr, ycbcr_to_rgb, upsample_420
-from .model import C_CHROMA, C_LUMA, NUM_MODELS, Codec
+from .model import C_CHROMA, C_LUMA, LAMBDAS, NUM_MODELS, Codec
 
-LAMBDAS = (0.0018, 0.0054, 0.016, 0.048)   # lambda * 255^2 * MSE + bpp, per model_id
 HERE = os.path.dirname(os.path.abspath(__file__))
 DEFAULT_TRAIN = os.path.join(HERE, "..", "..", "shared", "data", "train")
 DEFAULT_VAL = os.path.join(HERE, "..", "..", "shared", "data", "val")

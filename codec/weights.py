@@ -54,17 +54,19 @@ def integer_model() -> IntegerModel:
 
 
 def load_networks():
-    """The float networks (torch imported here, never by syntax-only code)."""
+    """The complete float model (torch imported here, never by syntax-only code). The hyper-scale decoder
+    is rebuilt from its integer form and runs fake-quantised, so its float forward is the integer runtime's
+    (the encoder's latent refinement needs it differentiable); decoding itself uses the integer path."""
     import torch
 
     from .model import Codec
     model = Codec()
-    state = torch.load(FLOAT_FILE, map_location="cpu")
-    missing, unexpected = model.load_state_dict(state, strict=False)
-    integer_only = [k for k in missing if not (".hsd." in k or k.endswith(("gain_log", "z_logits")))]
-    if unexpected or integer_only:
-        raise RuntimeError(f"weights do not match the networks: missing {integer_only}, unexpected {unexpected}")
+    model.load_state_dict(training_state())
+    for ent in (model.ent_y, model.ent_uv):
+        ent.hsd.quantised = True
     model.eval()
+    for p in model.parameters():
+        p.requires_grad_(False)
     return model
 
 

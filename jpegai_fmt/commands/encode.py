@@ -19,7 +19,8 @@ def add_parser(subparsers) -> None:
                     "any failed (the others are still written).",
         epilog="examples:\n  jpegai-fmt encode photo.png photo.jai --bpp 0.5\n"
                "  jpegai-fmt encode photo.png photo.jaic --raw --model-id 2 --bdl 100 --threads 8\n"
-               "  jpegai-fmt encode shots/*.png --out-dir encoded --bpp 0.25 --json",
+               "  jpegai-fmt encode shots/*.png --out-dir encoded --bpp 0.25 --json\n"
+               "  jpegai-fmt encode photo.png photo.jai --bpp 0.3 --refine 100   # slower, fewer bits",
         formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("paths", nargs="+", metavar="PATH", help="INPUT OUTPUT, or inputs with --out-dir")
     p.add_argument("--out-dir", metavar="D", help="write one output per input into D")
@@ -27,6 +28,9 @@ def add_parser(subparsers) -> None:
     rate.add_argument("--bpp", type=float, help="target bits per pixel (within about 3 %%)")
     rate.add_argument("--model-id", type=int, choices=range(4), help="rate regime 0..3 (default 2)")
     p.add_argument("--bdl", type=int, default=0, help="beta_displacement_log with --model-id (-1069..702)")
+    p.add_argument("--refine", type=int, default=0, metavar="STEPS",
+                   help="encoder-side latent refinement: gradient steps per picture (0 = off; 50-100 saves "
+                        "bits at equal quality, at about 0.15 s per step per 0.4 MP on 2 cores)")
     p.add_argument("--threads", type=int, default=1, choices=(1, 2, 4, 8, 16), help="ANS threads per substream")
     p.add_argument("--regions", default="1x1", metavar="RxC", help="spatial regions, rows x columns")
     p.add_argument("--independent-regions", action="store_true", help="one segment per region")
@@ -40,6 +44,8 @@ def add_parser(subparsers) -> None:
 
 def _settings(args):
     from codec.pipeline import EncodeSettings
+    if args.refine < 0:
+        raise ValueError(f"--refine {args.refine}: steps must be 0 or more")
     try:
         rows, cols = (int(v) for v in args.regions.lower().split("x"))
     except ValueError:
@@ -47,7 +53,7 @@ def _settings(args):
     return EncodeSettings(model_id=2 if args.model_id is None else args.model_id, bdl=(args.bdl, args.bdl),
                           threads=args.threads, num_chs=(args.luma_channels, args.chroma_channels),
                           regions=(rows, cols), independent_regions=args.independent_regions,
-                          container=not args.raw)
+                          container=not args.raw, refine=args.refine)
 
 
 def run(args) -> int:

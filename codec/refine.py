@@ -1,0 +1,85 @@
+"""Encoder-side latent refinement: choose better latents for the fixed decoder.
+
+The analysis network is an amortised guess of the latents; for one picture, gradient descent on y and z
+against the real decoder (hyper-mean and integer hyper-scale decoders, gains, skip mode, synthesis)
+finds latents with a lower rate-distortion cost. Only the encoder's choice of symbols changes: the
+stream is an ordinary stream of this model set and decodes with the same decoder, bit-exactly.
+
+The cost is the training loss at the operating point, lambda * 255^2 * MSE(RGB) + bpp, with lambda
+taken from the regime (model_id) and scaled by the gain change that beta_displacement_log makes
+(the quantisation step shrinks by exp(k * BDL / 128), so lambda grows by its square). Rate uses additive
+uniform noise on the residual (a smooth estimate), distortion the rounded residual (straight-through),
+z the rounded values (straight-through), so the decoder sees exactly what is optimised.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from .model import LAMBDAS, SKIP_THRESHOLD, Z_MAX, gaussian_bits, sigma_from_index
+from .pipeline import LOG_K, Analysis, gain_step, hsd_outputs
+from .weights import integer_model
+
+DEFAULT_LR = 0.01
+
+
+def operating_lambda(model_id: int, bdl: int) -> float:
+    return LAMBDAS[model_id] * math.exp(2 * LOG_K * bdl / 128.0)
+
+
+def refine(model, rgb: np.ndarray, an: Analysis, model_id: int, bdl: tuple[int, int], iters: int,
+           lr: float = DEFAULT_LR, progress=None) -> Analysis:
+    """Return a copy of `an` whose latents minimise the RD cost at (model_id, bdl) after `iters` Adam steps
+    (cosine-decayed learning rate). `progress` is called once per step."""
+    import torch
+    import torch.nn.functional as F
+
+    from .colour import upsample_420, ycbcr_to_rgb
+    from .pipeline import _to_tensor
+    if iters <= 0:
+        return an
+    im = integer_model()
+    ents = (model.ent_y, model.ent_uv)
+    x = _to_tensor(rgb, an.coded)
+    w, h = an.width, an.height
+    h_lat, w_lat = an.y[0].shape[1:]
+    ys = [torch.from_numpy(an.y[c]).unsqueeze(0).clone().requires_grad_(True) for c in (0, 1)]
+    zs = [torch.from_numpy(an.z[c]).float().unsqueeze(0).requires_grad_(True) for c in (0, 1)]
+    step = [torch.from_numpy(gain_step(im.gains[c][model_id], bdl[c])).float().view(1, -1, 1, 1) for c in (0, 1)]
+    offset = [torch.from_numpy((im.gains[c][model_id] + bdl[c]).astype(np.float32)).view(1, -1, 1, 1)
+              for c in (0, 1)]
+    lam = operating_lambda(model_id, (bdl[0] + bdl[1]) // 2) * 255 ** 2
+    opt = torch.optim.Adam(ys + zs, lr=lr)
+    with torch.enable_grad():
+        for it in range(iters):
+            bits = x.new_zeros(())
+            y_hat = []
+            for c in (0, 1):
+                z = zs[c].clamp(-Z_MAX, Z_MAX)
+                z = z + (z.round() - z).detach()
+                bits = bits + ents[c].z_bits(z)
+                i_sigma = ents[c].hsd(z, h_lat, w_lat) + offset[c]
+                coded = (i_sigma > SKIP_THRESHOLD).float()
+                mu = ents[c].hmd(z, h_lat, w_lat)
+                r = (ys[c] - mu) * step[c]
+                r_hat = r + (r.round() - r).detach()
+                r_noisy = r + torch.empty_like(r).uniform_(-0.5, 0.5)
+                bits = bits + (gaussian_bits(r_noisy, sigma_from_index(i_sigma)) * coded).sum()
+                y_hat.append(mu + r_hat * coded / step[c])
+            uv = model.syn_uv(y_hat[1], y_hat[0]) + 0.5
+            rec = ycbcr_to_rgb(torch.cat([model.syn_y(y_hat[0]) + 0.5, upsample_420(uv)], 1))
+            mse = F.mse_loss(rec[..., :h, :w], x[..., :h, :w])
+            loss = lam * mse + bits / (w * h)
+            for g in opt.param_groups:
+                g["lr"] = lr * 0.5 * (1 + math.cos(math.pi * it / iters))
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            if progress:
+                progress()
+    with torch.no_grad():
+        z = [zz.clamp(-Z_MAX, Z_MAX).round() for zz in zs]
+        mu = [ents[c].hmd(z[c], h_lat, w_lat)[0].numpy() for c in (0, 1)]
+    zi = [zz[0].numpy().astype(np.int64) for zz in z]
+    return Analysis(w, h, an.coded, [y.detach()[0].numpy() for y in ys], zi, mu, hsd_outputs(im, zi, h_lat, w_lat))

@@ -1,0 +1,65 @@
+"""Encoder-side latent refinement: lower RD cost on a real photo, ordinary streams, rate control still lands."""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+
+from codec import pipeline as P  # noqa: E402
+from codec.metrics import psnr_rgb  # noqa: E402
+from codec.refine import operating_lambda, refine  # noqa: E402
+from codec.weights import load_networks  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def picture(photo):
+    return photo(320, 192, top=300, left=400)
+
+
+@pytest.fixture(scope="module")
+def model():
+    return load_networks()
+
+
+def _rd(model, picture, an, s):
+    data = P.encode_analysis(an, s)
+    rec = P.decode(data, model=model).rgb
+    bpp = len(data) * 8 / (picture.shape[0] * picture.shape[1])
+    mse = np.mean((rec.astype(np.float64) - picture) ** 2)
+    return data, bpp, psnr_rgb(picture, rec), operating_lambda(s.model_id, s.bdl[0]) * mse + bpp
+
+
+@pytest.mark.parametrize("model_id,bdl", [(1, 0), (3, 200)])
+def test_refinement_lowers_the_real_rd_cost(model, picture, model_id, bdl):
+    torch.manual_seed(0)
+    s = P.EncodeSettings(model_id=model_id, bdl=(bdl, bdl))
+    an = P.analyse(model, picture)
+    _, bpp0, psnr0, cost0 = _rd(model, picture, an, s)
+    data, bpp1, psnr1, cost1 = _rd(model, picture, refine(model, picture, an, model_id, s.bdl, 30), s)
+    assert cost1 < 0.97 * cost0, (bpp0, psnr0, bpp1, psnr1)
+    import jpegai_fmt
+    assert [f.rule for f in jpegai_fmt.validate(data)] == ["UDI-001"]
+
+
+def test_zero_steps_is_the_plain_encoder(model, picture):
+    an = P.analyse(model, picture)
+    assert refine(model, picture, an, 2, (0, 0), 0) is an
+
+
+def test_rate_target_holds_with_refinement(model, picture):
+    torch.manual_seed(0)
+    data = P.encode(picture, bpp=0.4, settings=P.EncodeSettings(refine=10), model=model)
+    bpp = len(data) * 8 / (picture.shape[0] * picture.shape[1])
+    assert math.isclose(bpp, 0.4, rel_tol=0.03), bpp
+
+
+def test_cli_refuses_negative_steps(tmp_path):
+    from jpegai_fmt.cli import main
+    from PIL import Image
+    src = tmp_path / "a.png"
+    Image.new("RGB", (64, 64)).save(src)
+    assert main(["encode", str(src), str(tmp_path / "a.jai"), "--refine", "-3"]) == 2
+    assert not (tmp_path / "a.jai").exists()
