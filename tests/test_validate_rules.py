@@ -261,3 +261,12 @@ def test_our_udi_record_is_recognised():
     findings = validate(stream(udi=build_record(b"\x5a" * 16, ChannelIndex((160, 96)))))
     assert [(f.rule, f.severity) for f in findings] == [("UDI-001", "I")]
     assert "model set " + "5a" * 16 in findings[0].message
+
+
+@pytest.mark.parametrize("field,value,reserved", [
+    ("matrix_coefficients", 15, False), ("matrix_coefficients", 17, False), ("matrix_coefficients", 3, True),
+    ("matrix_coefficients", 18, True), ("colour_primaries", 22, False), ("colour_primaries", 13, True),
+    ("transfer_characteristics", 18, False), ("transfer_characteristics", 19, True)])
+def test_rdi002_follows_h273_v3(field, value, reserved):
+    rules = [f.rule for f in validate(stream(rdi=build_rdi(dict(RDI_CICP, **{field: value}))))]
+    assert rules == (["RDI-002"] if reserved else [])
