@@ -22,6 +22,8 @@ from dataclasses import replace
 
 import numpy as np
 
+from jpegai_fmt.limits import Limits, check_refine
+
 from .model import LAMBDAS, SKIP_THRESHOLD, gaussian_bits, sigma_from_index
 from .pipeline import LOG_K, Analysis, gain_step
 from .weights import integer_model
@@ -34,9 +36,10 @@ def operating_lambda(model_id: int, bdl: int) -> float:
 
 
 def refine(model, rgb: np.ndarray, an: Analysis, model_id: int, bdl: tuple[int, int], iters: int,
-           lr: float = DEFAULT_LR, progress=None) -> Analysis:
+           lr: float = DEFAULT_LR, progress=None, limits: Limits | None = None) -> Analysis:
     """Return a copy of `an` whose latents minimise the RD cost at (model_id, bdl) after `iters` Adam steps
-    (cosine-decayed learning rate). `progress` is called once per step."""
+    (cosine-decayed learning rate). `progress` is called once per step. A picture whose refinement would
+    not fit the memory budget (`limits`, default from the environment) is refused before any work."""
     import torch
     import torch.nn.functional as F
 
@@ -44,6 +47,7 @@ def refine(model, rgb: np.ndarray, an: Analysis, model_id: int, bdl: tuple[int, 
     from .pipeline import _to_tensor
     if iters <= 0:
         return an
+    check_refine(*an.coded, limits)
     im = integer_model()
     x = _to_tensor(rgb, an.coded)
     w, h = an.width, an.height

@@ -17,7 +17,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
-from .errors import DecodeError
+from .errors import BuildError, DecodeError
 from .tables import PROFILES
 
 GIB = 1 << 30
@@ -26,6 +26,9 @@ DEFAULT_MEMORY = 4 * GIB
 # sample plus a fixed overhead, worst at small sizes; 160 keeps a margin for other model sets.
 BYTES_PER_SAMPLE = 160
 FIXED_BYTES = 64 << 20
+# Refinement keeps the synthesis activations for the backward pass: about 600 bytes per coded sample
+# (peak RSS growth, 512x512 and 1024x1024 pictures); 800 keeps a margin.
+REFINE_BYTES_PER_SAMPLE = 800
 LEVEL_MAX = {int(k): v for k, v in PROFILES["levels"]["L0_max_samples"].items()}
 
 
@@ -67,6 +70,20 @@ def level_max_samples(level_idc: int) -> int:
 def decode_memory(width: int, height: int) -> int:
     """Estimated peak memory (bytes) to decode a W x H picture with our codec."""
     return FIXED_BYTES + BYTES_PER_SAMPLE * width * height
+
+
+def refine_memory(width: int, height: int) -> int:
+    """Estimated peak memory (bytes) of encoder-side latent refinement on a W x H coded picture."""
+    return FIXED_BYTES + REFINE_BYTES_PER_SAMPLE * width * height
+
+
+def check_refine(width: int, height: int, limits: Limits | None = None) -> None:
+    limits = limits or Limits.from_env()
+    need = refine_memory(width, height)
+    if need > limits.memory_bytes:
+        raise BuildError(f"latent refinement of a {width}x{height} picture needs about {_gib(need)}, above the "
+                         f"memory budget of {_gib(limits.memory_bytes)}; encode without refinement or raise the "
+                         f"budget (JPEGAI_FMT_MEMORY_BUDGET or Limits(memory_bytes=...))")
 
 
 def _gib(n: int) -> str:

@@ -63,3 +63,13 @@ def test_cli_refuses_negative_steps(tmp_path):
     Image.new("RGB", (64, 64)).save(src)
     assert main(["encode", str(src), str(tmp_path / "a.jai"), "--refine", "-3"]) == 2
     assert not (tmp_path / "a.jai").exists()
+
+
+def test_refinement_over_the_memory_budget_is_refused_before_work(model, picture):
+    from jpegai_fmt.errors import BuildError
+    from jpegai_fmt.limits import Limits
+    an = P.analyse(model, picture)
+    calls = []
+    with pytest.raises(BuildError, match="memory budget"):
+        refine(model, picture, an, 2, (0, 0), 5, progress=lambda: calls.append(1), limits=Limits(memory_bytes=1 << 26))
+    assert calls == []
