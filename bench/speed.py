@@ -89,11 +89,13 @@ def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--repeat", type=int, default=5)
     ap.add_argument("--skip-4k", action="store_true")
+    ap.add_argument("--refine", type=int, default=100, metavar="N",
+                    help="also time one encode with N latent-refinement steps (0 = skip)")
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args(argv)
     import torch
 
-    from codec.pipeline import decode, encode
+    from codec.pipeline import EncodeSettings, decode, encode
     from codec.weights import load_networks
     torch.set_num_threads(os.cpu_count() or 1)
     model = load_networks()
@@ -111,6 +113,10 @@ def main(argv=None):
     res = {"threads": torch.get_num_threads(), "encode_768x512_s": t_enc, "decode_768x512_s": t_dec,
            "jpeg_encode_s": t_jenc, "jpeg_decode_s": t_jdec, "bpp": len(data) * 8 / (768 * 512),
            "kmac_per_px": decoder_kmac_per_pixel(model, 768, 512)}
+    if args.refine:
+        res["refine_steps"] = args.refine
+        res["encode_refine_768x512_s"], _ = timed(
+            lambda: encode(pic, settings=EncodeSettings(refine=args.refine), model=model), 1)
     if not args.skip_4k:
         big = encode(picture(3840, 2160), model=model)
         path = os.path.join(ROOT, "bench", "results", "speed-4k.jaic")
@@ -129,6 +135,9 @@ def main(argv=None):
           f"ratio {t_enc / t_jenc:.0f}x")
     print(f"decode 768x512: {t_dec:.3f} s (target 1.0)   Pillow JPEG q90: {t_jdec * 1000:.1f} ms  "
           f"ratio {t_dec / t_jdec:.0f}x")
+    if args.refine:
+        print(f"encode 768x512 with {args.refine} refinement steps: {res['encode_refine_768x512_s']:.2f} s "
+              f"({res['encode_refine_768x512_s'] / t_enc:.0f}x the plain encode)")
     k = res["kmac_per_px"]
     print(f"decoder complexity: {k['total']:.1f} kMAC/px (synthesis {k['synthesis']:.1f}, hyper-mean "
           f"{k['hyper_mean']:.2f}, hyper-scale {k['hyper_scale']:.2f}); target <= 20")

@@ -62,6 +62,7 @@ def refine(model, rgb: np.ndarray, an: Analysis, model_id: int, bdl: tuple[int, 
                           (i_sigma > SKIP_THRESHOLD).float()))
     lam = operating_lambda(model_id, (bdl[0] + bdl[1]) // 2) * 255 ** 2
     opt = torch.optim.Adam(ys, lr=lr)
+    noise = torch.Generator().manual_seed(0)      # same picture and settings -> same stream
     with torch.enable_grad():
         for it in range(iters):
             bits = 0.0                    # z's bits are fixed: no gradient to take
@@ -69,7 +70,7 @@ def refine(model, rgb: np.ndarray, an: Analysis, model_id: int, bdl: tuple[int, 
             for c, (mu, sigma, coded) in enumerate(fixed):
                 r = (ys[c] - mu) * step[c]
                 r_hat = r + (r.round() - r).detach()
-                r_noisy = r + torch.empty_like(r).uniform_(-0.5, 0.5)
+                r_noisy = r + torch.empty_like(r).uniform_(-0.5, 0.5, generator=noise)
                 bits = bits + (gaussian_bits(r_noisy, sigma) * coded).sum()
                 y_hat.append(mu + r_hat * coded / step[c])
             uv = model.syn_uv(y_hat[1], y_hat[0]) + 0.5
