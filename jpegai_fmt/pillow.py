@@ -5,8 +5,8 @@
     im.save("photo.jai", bpp=0.5)        # .jai = HEIF-based file, .jaic = raw codestream
 
 Opening reads the picture header (display size, mode RGB); decoding waits for `.load()`. Save options:
-`bpp` (target rate) or `model_id` (0..3) with `bdl`, `threads`, `container` (default: by extension),
-`exif`, `xmp`, `icc_profile` (container only). Only streams made with our model set decode; others open
+`bpp` (target rate) or `model_id` (0..3) with `bdl`, `threads`, `refine` (latent refinement steps),
+`container` (default: by extension), `exif`, `xmp`, `icc_profile` (container only). Only streams made with our model set decode; others open
 (size, header info) but `.load()` raises `ModelMismatchError`.
 """
 from __future__ import annotations
@@ -92,7 +92,8 @@ def _save(im: Image.Image, fp, filename, save_all: bool = False) -> None:
     rgb = im if im.mode == "RGB" else im.convert("RGB")
     import numpy as np
     data = picture.encode(np.asarray(rgb), bpp=opts.get("bpp"), model_id=opts.get("model_id"),
-                      bdl=int(opts.get("bdl", 0)), threads=int(opts.get("threads", 1)), container=False)
+                      bdl=int(opts.get("bdl", 0)), threads=int(opts.get("threads", 1)),
+                      refine=int(opts.get("refine", 0)), container=False)
     if container:
         from .container import wrap
         exif = opts.get("exif")

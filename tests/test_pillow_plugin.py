@@ -116,3 +116,11 @@ def test_streams_without_our_model_set_open_but_do_not_decode(files):
         assert im.size == (120, 100)
         with pytest.raises(ModelMismatchError):
             im.load()
+
+
+def test_save_passes_refinement_through(rgb):
+    plain, refined = io.BytesIO(), io.BytesIO()
+    Image.fromarray(rgb).save(plain, "JPEGAI", model_id=2)
+    Image.fromarray(rgb).save(refined, "JPEGAI", model_id=2, refine=3)
+    assert plain.getvalue() != refined.getvalue()
+    assert refined.getvalue() == picture.encode(rgb, model_id=2, refine=3)

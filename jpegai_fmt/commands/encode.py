@@ -29,8 +29,9 @@ def add_parser(subparsers) -> None:
     rate.add_argument("--model-id", type=int, choices=range(4), help="rate regime 0..3 (default 2)")
     p.add_argument("--bdl", type=int, default=0, help="beta_displacement_log with --model-id (-1069..702)")
     p.add_argument("--refine", type=int, default=0, metavar="STEPS",
-                   help="encoder-side latent refinement: gradient steps per picture (0 = off; 50-100 saves "
-                        "bits at equal quality, at about 0.15 s per step per 0.4 MP on 2 cores)")
+                   help="encoder-side latent refinement: gradient steps per picture (0 = off, the default; "
+                        "10 saves about 9 %% of the bits at equal PSNR, 100 about 14 %%; a step costs about "
+                        "0.12 s per 0.4 MP on 2 cores)")
     p.add_argument("--threads", type=int, default=1, choices=(1, 2, 4, 8, 16), help="ANS threads per substream")
     p.add_argument("--regions", default="1x1", metavar="RxC", help="spatial regions, rows x columns")
     p.add_argument("--independent-regions", action="store_true", help="one segment per region")
