@@ -141,3 +141,13 @@ def test_decode_is_identical_with_1_and_2_torch_threads(analysis, tmp_path):
     assert [r["threads"] for r in runs] == [1, 2]
     assert runs[0]["symbols"] == runs[1]["symbols"]
     assert runs[0]["png"] == runs[1]["png"]
+
+
+def test_striped_synthesis_equals_one_pass(model, photo, monkeypatch):
+    pic = photo(128, 900, top=0, left=300)               # 57 latent rows: two stripes of at most 48
+    data = P.encode(pic, settings=P.EncodeSettings(model_id=1), model=model)
+    striped = P.decode(data, model=model).rgb
+    monkeypatch.setattr(P, "STRIPE_ROWS", 1000)
+    whole = P.decode(data, model=model).rgb
+    assert striped.shape == (900, 128, 3)
+    assert np.array_equal(striped, whole)
