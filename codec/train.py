@@ -104,6 +104,9 @@ def main(argv=None):
     ap.add_argument("--crop", type=int, default=256)
     ap.add_argument("--lr", type=float, default=5e-4)
     ap.add_argument("--qat-from", type=float, default=0.8, help="fraction of the run after which the HSD is fake-quantised")
+    ap.add_argument("--regime-weights", default=None, metavar="W0,W1,W2,W3",
+                    help="relative sampling weights of model_id 0..3 (default: uniform); e.g. 1,1,2,3 spends more "
+                         "steps on the high-rate regimes, where quality saturates")
     ap.add_argument("--dropout", type=float, default=0.25, help="probability of a channel-prefix sample")
     ap.add_argument("--resume", default=None,
                     help="checkpoint or weights file to continue from; 'shipped' = the model set in codec/weights")
@@ -114,6 +117,12 @@ def main(argv=None):
     ap.add_argument("--eval-every", type=float, default=5.0, help="minutes between validations")
     args = ap.parse_args(argv)
 
+    regime_p = None
+    if args.regime_weights:
+        w = np.array([float(v) for v in args.regime_weights.split(",")])
+        if w.shape != (NUM_MODELS,) or (w < 0).any() or w.sum() <= 0:
+            ap.error(f"--regime-weights needs {NUM_MODELS} non-negative numbers, not all zero")
+        regime_p = w / w.sum()
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -171,7 +180,7 @@ def main(argv=None):
         rate_w = 0.1 + 0.9 * min(1.0, frac / 0.15)          # distortion-first start
 
         x = random_batch(train_imgs, args.batch, args.crop, gen)
-        mid = torch.from_numpy(gen.integers(0, NUM_MODELS, args.batch)).to(device)
+        mid = torch.from_numpy(gen.choice(NUM_MODELS, args.batch, p=regime_p)).to(device)
         ky, kuv = prefix_masks(args.batch, args.dropout, gen, device)
         # skip mode (hard mask, no gradient) only once the model has settled, with QAT
         with torch.autocast(device.type, dtype=torch.bfloat16, enabled=amp):

@@ -1,0 +1,63 @@
+"""Training smoke run on tiny synthetic data: a run writes checkpoints, resumes, and exports a model set
+that loads. Keeps the GPU recipe from breaking unnoticed (training itself never runs in CI)."""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def _run(*args):
+    env = {**os.environ, "PYTHONPATH": ROOT}
+    return subprocess.run([sys.executable, "-m", "codec.train", *args], cwd=ROOT, env=env, capture_output=True,
+                          text=True, timeout=300)
+
+
+@pytest.fixture(scope="module")
+def data(tmp_path_factory):
+    from PIL import Image
+
+    from codec.pack import pack
+    src = tmp_path_factory.mktemp("png")
+    rng = np.random.default_rng(0)
+    for i in range(3):
+        y, x = np.mgrid[0:288, 0:320]
+        pic = np.stack([128 + 100 * np.sin(x / (9 + i)), 128 + 100 * np.cos(y / 13), 255 * x / 320], -1)
+        pic = np.clip(pic + rng.normal(0, 8, pic.shape), 0, 255).astype(np.uint8)
+        Image.fromarray(pic).save(src / f"p{i}.png")
+    out = tmp_path_factory.mktemp("packed")
+    assert pack(str(src), str(out / "train"), 93) > 0 and pack(str(src), str(out / "val"), 97) > 0
+    assert sorted(os.listdir(out / "train")) == ["p0.jpg", "p1.jpg", "p2.jpg"]
+    return out
+
+
+def test_train_resume_and_export(data, tmp_path):
+    run = tmp_path / "run"
+    common = ["--train", str(data / "train"), "--val", str(data / "val"), "--batch", "2", "--crop", "256",
+              "--threads", "1", "--out", str(run)]
+    first = _run(*common, "--minutes", "0.05", "--regime-weights", "0,0,1,1", "--qat-from", "0.5")
+    assert first.returncode == 0, first.stderr
+    assert "final_val" in first.stdout and "done:" in first.stdout
+    ck = torch.load(run / "last.pt", map_location="cpu")
+    assert ck["step"] > 0 and ck["args"]["regime_weights"] == "0,0,1,1"
+
+    again = _run(*common, "--minutes", "0.02", "--resume", str(run / "last.pt"))
+    assert again.returncode == 0, again.stderr
+    assert f"resumed from {run / 'last.pt'}" in again.stdout
+
+    from codec.weights import export, model_set_id
+    out = tmp_path / "weights"
+    ident = export(str(run / "last-weights.pt"), str(out))
+    assert ident == model_set_id((str(out / "networks.pt"), str(out / "integer.npz"))) and len(ident) == 16
+
+
+def test_regime_weights_are_checked(data, tmp_path):
+    bad = _run("--train", str(data / "train"), "--out", str(tmp_path), "--regime-weights", "1,2")
+    assert bad.returncode == 2 and "--regime-weights needs 4" in bad.stderr
