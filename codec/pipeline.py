@@ -403,11 +403,12 @@ def encode(rgb: np.ndarray, *, bpp: float | None = None, settings: EncodeSetting
     an = analyse(model, rgb)
     s = settings or EncodeSettings()
     if bpp is None:
-        return encode_analysis(refine(model, rgb, an, s.model_id, s.bdl, s.refine, progress=progress), s)
+        return encode_analysis(refine(model, rgb, an, s.model_id, s.bdl, s.refine, progress=progress,
+                                      num_chs=s.num_chs), s)
     data, chosen = search_rate(an, bpp, s, progress)
     if not s.refine:
         return data
-    an = refine(model, rgb, an, chosen.model_id, chosen.bdl, s.refine, progress=progress)
+    an = refine(model, rgb, an, chosen.model_id, chosen.bdl, s.refine, progress=progress, num_chs=s.num_chs)
     return search_rate(an, bpp, chosen, progress, models=(chosen.model_id,))[0]
 
 

@@ -40,11 +40,12 @@ def operating_lambda(model_id: int, bdl: int) -> float:
 
 
 def refine(model, rgb: np.ndarray, an: Analysis, model_id: int, bdl: tuple[int, int], iters: int,
-           lr: float | None = None, progress=None, limits: Limits | None = None) -> Analysis:
+           lr: float | None = None, progress=None, limits: Limits | None = None,
+           num_chs: tuple[int, int] | None = None) -> Analysis:
     """Return a copy of `an` whose latents minimise the RD cost at (model_id, bdl) after `iters` Adam steps
     (cosine-decayed learning rate, `default_lr(iters)` unless given). `progress` is called once per step.
     A picture whose refinement would not fit the memory budget (`limits`, default from the environment)
-    is refused before any work."""
+    is refused before any work. `num_chs`: the coded channel prefixes (the rest decode as mu)."""
     import torch
     import torch.nn.functional as F
 
@@ -63,8 +64,10 @@ def refine(model, rgb: np.ndarray, an: Analysis, model_id: int, bdl: tuple[int, 
         for c in (0, 1):
             offset = torch.from_numpy((im.gains[c][model_id] + bdl[c]).astype(np.float32)).view(1, -1, 1, 1)
             i_sigma = torch.from_numpy(an.hsd[c].astype(np.float32)).unsqueeze(0) + offset
-            fixed.append((torch.from_numpy(an.mu[c]).unsqueeze(0), sigma_from_index(i_sigma),
-                          (i_sigma > SKIP_THRESHOLD).float()))
+            coded = (i_sigma > SKIP_THRESHOLD).float()
+            if num_chs is not None:
+                coded[:, num_chs[c]:] = 0
+            fixed.append((torch.from_numpy(an.mu[c]).unsqueeze(0), sigma_from_index(i_sigma), coded))
     lam = operating_lambda(model_id, (bdl[0] + bdl[1]) // 2) * 255 ** 2
     lr = lr or default_lr(iters)
     opt = torch.optim.Adam(ys, lr=lr)

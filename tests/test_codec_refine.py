@@ -76,3 +76,12 @@ def test_refinement_over_the_memory_budget_is_refused_before_work(model, picture
     with pytest.raises(BuildError, match="memory budget"):
         refine(model, picture, an, 2, (0, 0), 5, progress=lambda: calls.append(1), limits=Limits(memory_bytes=1 << 26))
     assert calls == []
+
+
+def test_refinement_optimises_only_the_coded_channel_prefix(model, picture):
+    s = P.EncodeSettings(model_id=2, num_chs=(48, 24))
+    an = P.analyse(model, picture)
+    aware = _rd(model, picture, refine(model, picture, an, 2, s.bdl, 20, num_chs=s.num_chs), s)[3]
+    blind = _rd(model, picture, refine(model, picture, an, 2, s.bdl, 20), s)[3]
+    plain = _rd(model, picture, an, s)[3]
+    assert aware < blind and aware < plain, (aware, blind, plain)
