@@ -28,6 +28,7 @@ from .weights import IntegerModel, integer_model
 C_MAX = (160, 96)
 Z_OFFSET = 31
 LOG_K = math.log(54.82 / 0.11) / 31
+MAX_REFINE_STEPS = 1000                  # a bound, so a typo cannot run for hours
 INDEX_STEP = 8                           # channel-index granularity (the reference suggests multiples of 16)
 BDL_RANGE = (-1069, 702)                 # what the reference encoder produces (PIH-008)
 LEVEL_MAX_SAMPLES = (6_220_800, 24_883_200, 99_532_800, 149_817_600, 398_131_200)
@@ -50,6 +51,11 @@ class EncodeSettings:
     channel_index: bool = True            # write the extraction index into the UDI record
     container: bool = False               # wrap in a .jai file (so a rate target counts the file's bytes)
     refine: int = 0                       # encoder-side latent refinement steps (codec/refine.py); 0 = off
+
+    def __post_init__(self):
+        if not 0 <= self.refine <= MAX_REFINE_STEPS:
+            raise BuildError(f"refinement takes 0..{MAX_REFINE_STEPS} steps, got {self.refine} (gains level off "
+                             f"after about 100)")
 
 
 @dataclass

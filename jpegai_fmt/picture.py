@@ -157,8 +157,6 @@ def encode(array, *, bpp: float | None = None, model_id: int | None = None, bdl:
         raise BuildError(f"bpp must be positive, got {bpp}")
     if model_id is not None and model_id not in range(4):
         raise BuildError(f"model_id must be 0..3, got {model_id}")
-    if refine < 0:
-        raise BuildError(f"refine must be 0 or more steps, got {refine}")
     rgb = _as_rgb(array)
     s = EncodeSettings(model_id=2 if model_id is None else model_id, bdl=(bdl, bdl), threads=threads,
                        num_chs=(C_MAX[0] if luma_channels is None else luma_channels,

@@ -59,13 +59,19 @@ def test_rate_target_holds_with_refinement(model, picture):
     assert math.isclose(bpp, 0.4, rel_tol=0.03), bpp
 
 
-def test_cli_refuses_negative_steps(tmp_path):
+@pytest.mark.parametrize("steps", [-3, P.MAX_REFINE_STEPS + 1])
+def test_cli_and_api_refuse_step_counts_out_of_range(tmp_path, capsys, steps):
+    import jpegai_fmt
     from jpegai_fmt.cli import main
+    from jpegai_fmt.errors import BuildError
     from PIL import Image
     src = tmp_path / "a.png"
     Image.new("RGB", (64, 64)).save(src)
-    assert main(["encode", str(src), str(tmp_path / "a.jai"), "--refine", "-3"]) == 2
+    assert main(["encode", str(src), str(tmp_path / "a.jai"), "--refine", str(steps)]) == 2
+    assert "refinement takes 0..1000 steps" in capsys.readouterr().err
     assert not (tmp_path / "a.jai").exists()
+    with pytest.raises(BuildError, match="0..1000"):
+        jpegai_fmt.encode(np.zeros((64, 64, 3), np.uint8), refine=steps)
 
 
 def test_refinement_over_the_memory_budget_is_refused_before_work(model, picture):

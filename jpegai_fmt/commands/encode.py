@@ -5,6 +5,7 @@ import argparse
 import sys
 import time
 
+from ..errors import JpegAiError
 from ._batch import pairs, report, run_all
 from ._codec import open_picture, progress
 
@@ -45,8 +46,6 @@ def add_parser(subparsers) -> None:
 
 def _settings(args):
     from codec.pipeline import EncodeSettings
-    if args.refine < 0:
-        raise ValueError(f"--refine {args.refine}: steps must be 0 or more")
     try:
         rows, cols = (int(v) for v in args.regions.lower().split("x"))
     except ValueError:
@@ -61,7 +60,7 @@ def run(args) -> int:
     try:
         jobs = pairs(args.paths, args.out_dir, ".jaic" if args.raw else ".jai", "encode")
         settings = _settings(args)
-    except ValueError as err:
+    except (ValueError, JpegAiError) as err:
         print(f"jpegai-fmt encode: {err}", file=sys.stderr)
         return 2
     from codec.metrics import psnr_rgb
