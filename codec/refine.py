@@ -13,7 +13,7 @@ The cost is the training loss at the operating point, lambda * 255^2 * MSE(RGB) 
 taken from the regime (model_id) and scaled by the gain change that beta_displacement_log makes
 (the quantisation step shrinks by exp(k * BDL / 128), so lambda grows by its square). Rate uses additive
 uniform noise on the residual (a smooth estimate), distortion the rounded residual (straight-through),
-so the distortion optimised is exactly the decoder's.
+so the distortion optimised is the decoder's (up to its final rounding to 8-bit samples).
 """
 from __future__ import annotations
 
@@ -27,7 +27,6 @@ from jpegai_fmt.limits import Limits, check_refine
 from .model import LAMBDAS, SKIP_THRESHOLD, gaussian_bits, sigma_from_index
 from .pipeline import LOG_K, Analysis, gain_step
 from .weights import integer_model
-
 
 
 def default_lr(steps: int) -> float:

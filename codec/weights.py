@@ -54,9 +54,9 @@ def integer_model() -> IntegerModel:
 
 
 def load_networks():
-    """The complete float model (torch imported here, never by syntax-only code). The hyper-scale decoder
-    is rebuilt from its integer form and runs fake-quantised, so its float forward is the integer runtime's
-    (the encoder's latent refinement needs it differentiable); decoding itself uses the integer path."""
+    """The complete float model (torch imported here, never by syntax-only code), with no part left at its
+    random initialisation: the hyper-scale decoder is rebuilt from its integer form and runs fake-quantised,
+    so its float forward matches the integer runtime. Decoding itself uses the integer path."""
     import torch
 
     from .model import Codec
