@@ -89,11 +89,7 @@ class Bounded(Construct):
         width = bounded_width(maximum)
         value = int.from_bytes(bits2bytes(bytes(-width % 8) + stream_read(stream, width, path)), "big") \
             if width else 0
-        tr = _tracer(context)
-        if value > maximum and tr is not None:
-            tr.stack[-1].findings.append(Finding(
-                context._params.get("range_rule", ""), "E", f"value {value} exceeds maximum {maximum}",
-                tr.path, tr.bit_offset >> 3, tr.bit_offset))
+        _report_over_maximum(context, [value], maximum)
         return value
 
     def _build(self, obj, stream, context, path):
@@ -104,6 +100,18 @@ class Bounded(Construct):
         if width:
             stream_write(stream, bytes2bits(obj.to_bytes((width + 7) // 8, "big"))[-width:], width, path)
         return obj
+
+
+def _report_over_maximum(context, values, maximum) -> None:
+    """b(M) fields can hold values above M (the width rounds up): each one is a range finding, not an error."""
+    tr = _tracer(context)
+    if tr is None:
+        return
+    for value in values:
+        if value > maximum:
+            tr.stack[-1].findings.append(Finding(
+                context._params.get("range_rule", ""), "E", f"value {value} exceeds maximum {maximum}",
+                tr.path, tr.bit_offset >> 3, tr.bit_offset))
 
 
 class BoundedArray(Construct):
@@ -122,13 +130,7 @@ class BoundedArray(Construct):
             return [0] * count
         bits = stream_read(stream, count * width, path)
         values = [int(bits[i:i + width].translate(_BIT_CHARS), 2) for i in range(0, count * width, width)]
-        tr = _tracer(context)
-        if tr is not None:
-            for value in values:
-                if value > maximum:
-                    tr.stack[-1].findings.append(Finding(
-                        context._params.get("range_rule", ""), "E", f"value {value} exceeds maximum {maximum}",
-                        tr.path, tr.bit_offset >> 3, tr.bit_offset))
+        _report_over_maximum(context, values, maximum)
         return values
 
     def _build(self, obj, stream, context, path):
