@@ -374,7 +374,8 @@ STRIPE_HALO = 4           # latent rows of context each side: the synthesis reac
 def synthesise(model, lat_y, lat_uv) -> np.ndarray:
     """Decoded latents (1, C, h, w) -> RGB uint8 (16h, 16w, 3), in horizontal stripes so that peak memory
     stays bounded for large pictures. The halo covers the networks' reach, so each stripe's rows are computed
-    from the same latent values as a whole-picture pass; pictures up to STRIPE_ROWS latent rows are one pass."""
+    from the same latent values as a whole-picture pass (float summation order aside, which may move a rare
+    pixel by one code value); pictures up to STRIPE_ROWS latent rows are one pass."""
     import torch
 
     from .colour import upsample_420, ycbcr_to_rgb

@@ -150,4 +150,7 @@ def test_striped_synthesis_equals_one_pass(model, photo, monkeypatch):
     monkeypatch.setattr(P, "STRIPE_ROWS", 1000)
     whole = P.decode(data, model=model).rgb
     assert striped.shape == (900, 128, 3)
-    assert np.array_equal(striped, whole)
+    # Same latents in, same network reach: only float summation order differs (a convolution over a smaller
+    # tensor may take another algorithm), which can flip an 8-bit rounding in a rare pixel, never more.
+    diff = np.abs(striped.astype(int) - whole)
+    assert diff.max() <= 1 and np.count_nonzero(diff) <= striped.size * 1e-4

@@ -48,7 +48,7 @@ def test_train_resume_and_export(data, tmp_path):
     ck = torch.load(run / "last.pt", map_location="cpu")
     assert ck["step"] > 0 and ck["args"]["regime_weights"] == "0,0,1,1"
 
-    again = _run(*common, "--minutes", "0.02", "--resume", str(run / "last.pt"))
+    again = _run(*common, "--minutes", "0.02", "--rate-ramp", "0", "--resume", str(run / "last.pt"))
     assert again.returncode == 0, again.stderr
     assert f"resumed from {run / 'last.pt'}" in again.stdout
 
