@@ -86,6 +86,28 @@ def evaluate(model: Codec, images, device) -> list[dict]:
     return rows
 
 
+def train_step(model: Codec, opt, x, mid, ky, kuv, lambdas, rate_w: float, amp: bool, skip: bool,
+               channels_last: bool = False):
+    """One optimiser step on the loss lambda[model_id] * 255^2 * MSE(RGB) + rate_w * bpp. Skip mode (a hard
+    mask, no gradient) is used once the model has settled, with QAT. Returns loss, bpp and per-sample MSE,
+    still on the device (reading them would wait for the GPU)."""
+    ycc = rgb_to_ycbcr(x)
+    if channels_last:
+        ycc = ycc.contiguous(memory_format=torch.channels_last)
+    with torch.autocast(x.device.type, dtype=torch.bfloat16, enabled=amp):
+        y_rec, uv_rec, bits, _ = model(ycc, mid, ky, kuv, skip=skip)
+    rec = reconstruct_rgb(y_rec.float(), uv_rec.float())
+    mse = ((rec - x) ** 2).flatten(1).mean(1)
+    bpp = bits / (x.shape[0] * x.shape[2] * x.shape[3])
+    loss = (lambdas[mid] * 255 ** 2 * mse).mean() + rate_w * bpp
+    opt.zero_grad(set_to_none=True)
+    loss.backward()
+    gnorm = torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+    if torch.isfinite(gnorm):         # a rare non-finite step is dropped, not applied
+        opt.step()
+    return loss.detach(), bpp.detach(), mse.detach()
+
+
 def param_groups(model: Codec, lr):
     gains = [p for n, p in model.named_parameters() if n.endswith("gain_log")]
     tables = [p for n, p in model.named_parameters() if n.endswith("z_logits")]
@@ -118,6 +140,9 @@ def main(argv=None):
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--amp", action=argparse.BooleanOptionalAction, default=None,
                     help="bf16 autocast for the transforms (default: on with CUDA)")
+    ap.add_argument("--channels-last", action=argparse.BooleanOptionalAction, default=False,
+                    help="NHWC memory layout for the convolutions (often faster for bf16 on GPUs; "
+                         "measure with bench/train_step.py first)")
     ap.add_argument("--eval-every", type=float, default=5.0, help="minutes between validations")
     args = ap.parse_args(argv)
 
@@ -140,6 +165,8 @@ def main(argv=None):
     train_imgs = load_images(args.train, device)
     val_imgs = load_images(args.val, "cpu") if args.val and os.path.isdir(args.val) else []
     model = Codec().to(device)
+    if args.channels_last:
+        model = model.to(memory_format=torch.channels_last)
     opt = torch.optim.Adam(param_groups(model, args.lr), fused=device.type == "cuda")
     step, done_s, history = 0, 0.0, []
     if args.resume:
@@ -186,22 +213,11 @@ def main(argv=None):
         x = random_batch(train_imgs, args.batch, args.crop, gen)
         mid = torch.from_numpy(gen.choice(NUM_MODELS, args.batch, p=regime_p)).to(device)
         ky, kuv = prefix_masks(args.batch, args.dropout, gen, device)
-        # skip mode (hard mask, no gradient) only once the model has settled, with QAT
-        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=amp):
-            y_rec, uv_rec, bits, _ = model(rgb_to_ycbcr(x), mid, ky, kuv, skip=quant)
-        rec = reconstruct_rgb(y_rec.float(), uv_rec.float())
-        mse = ((rec - x) ** 2).flatten(1).mean(1)
-        npx = x.shape[2] * x.shape[3]
-        bpp = bits / (args.batch * npx)
-        loss = (lambdas[mid] * 255 ** 2 * mse).mean() + rate_w * bpp
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        gnorm = torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-        if torch.isfinite(gnorm):         # a rare non-finite step is dropped, not applied
-            opt.step()
+        loss, bpp, mse = train_step(model, opt, x, mid, ky, kuv, lambdas, rate_w, amp, skip=quant,
+                                    channels_last=args.channels_last)
         step += 1
-        px += args.batch * npx
-        acc["loss"] += loss.detach(); acc["bpp"] += bpp.detach(); acc["mse"] += mse.detach().mean(); acc["n"] += 1
+        px += x.numel() // 3
+        acc["loss"] += loss; acc["bpp"] += bpp; acc["mse"] += mse.mean(); acc["n"] += 1
         now = time.time()
         if now - log_t > 30:
             n = acc["n"]

@@ -48,7 +48,7 @@ def test_train_resume_and_export(data, tmp_path):
     ck = torch.load(run / "last.pt", map_location="cpu")
     assert ck["step"] > 0 and ck["args"]["regime_weights"] == "0,0,1,1"
 
-    again = _run(*common, "--minutes", "0.02", "--rate-ramp", "0", "--resume", str(run / "last.pt"))
+    again = _run(*common, "--minutes", "0.02", "--rate-ramp", "0", "--channels-last", "--resume", str(run / "last.pt"))
     assert again.returncode == 0, again.stderr
     assert f"resumed from {run / 'last.pt'}" in again.stdout
 
@@ -61,3 +61,14 @@ def test_train_resume_and_export(data, tmp_path):
 def test_regime_weights_are_checked(data, tmp_path):
     bad = _run("--train", str(data / "train"), "--out", str(tmp_path), "--regime-weights", "1,2")
     assert bad.returncode == 2 and "--regime-weights needs 4" in bad.stderr
+
+
+def test_train_step_benchmark_compares_layouts():
+    out = subprocess.run([sys.executable, os.path.join(ROOT, "bench", "train_step.py"), "--batch", "1", "--crop", "64",
+                          "--seconds", "0.2", "--json"], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    import json
+    rows = json.loads(out.stdout.strip().splitlines()[-1])
+    assert [r["name"] for r in rows] == ["NCHW (baseline)", "channels_last"]
+    assert all(r["steps_per_s"] > 0 and r["mpx_per_s"] > 0 for r in rows)
+    assert "1.00x baseline" in out.stdout
