@@ -17,6 +17,7 @@ so the distortion optimised is the decoder's (up to its final rounding to 8-bit 
 """
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import replace
 
@@ -27,6 +28,19 @@ from jpegai_fmt.limits import Limits, check_refine
 from .model import LAMBDAS, SKIP_THRESHOLD, gaussian_bits, sigma_from_index
 from .pipeline import LOG_K, Analysis, gain_step
 from .weights import integer_model
+
+
+@functools.cache
+def native_bf16() -> bool:
+    """Whether this CPU computes bfloat16 convolutions natively (AVX-512 BF16 or AMX). There, refinement runs
+    the synthesis in bf16: 1.6x faster per step for the same RD (+0.04 % BD-rate over 4 crops × 4 rates,
+    100 steps). Elsewhere bf16 is emulated and slower, so refinement stays in float32. Only the encoder's
+    search differs: decoding never depends on it."""
+    import torch
+    try:
+        return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
+    except (AttributeError, RuntimeError):
+        return False
 
 
 def default_lr(steps: int) -> float:
@@ -40,11 +54,12 @@ def operating_lambda(model_id: int, bdl: int) -> float:
 
 def refine(model, rgb: np.ndarray, an: Analysis, model_id: int, bdl: tuple[int, int], iters: int,
            lr: float | None = None, progress=None, limits: Limits | None = None,
-           num_chs: tuple[int, int] | None = None) -> Analysis:
+           num_chs: tuple[int, int] | None = None, bf16: bool | None = None) -> Analysis:
     """Return a copy of `an` whose latents minimise the RD cost at (model_id, bdl) after `iters` Adam steps
     (cosine-decayed learning rate, `default_lr(iters)` unless given). `progress` is called once per step.
     A picture whose refinement would not fit the memory budget (`limits`, default from the environment)
-    is refused before any work. `num_chs`: the coded channel prefixes (the rest decode as mu)."""
+    is refused before any work. `num_chs`: the coded channel prefixes (the rest decode as mu).
+    `bf16`: run the synthesis in bfloat16 (default: where the CPU computes it natively, see `native_bf16`)."""
     import torch
     import torch.nn.functional as F
 
@@ -69,6 +84,8 @@ def refine(model, rgb: np.ndarray, an: Analysis, model_id: int, bdl: tuple[int, 
             fixed.append((torch.from_numpy(an.mu[c]).unsqueeze(0), sigma_from_index(i_sigma), coded))
     lam = operating_lambda(model_id, (bdl[0] + bdl[1]) // 2) * 255 ** 2
     lr = lr or default_lr(iters)
+    if bf16 is None:
+        bf16 = native_bf16()
     opt = torch.optim.Adam(ys, lr=lr)
     noise = torch.Generator().manual_seed(0)      # same picture and settings -> same stream
     with torch.enable_grad():
@@ -81,8 +98,10 @@ def refine(model, rgb: np.ndarray, an: Analysis, model_id: int, bdl: tuple[int, 
                 r_noisy = r + torch.empty_like(r).uniform_(-0.5, 0.5, generator=noise)
                 bits = bits + (gaussian_bits(r_noisy, sigma) * coded).sum()
                 y_hat.append(mu + r_hat * coded / step[c])
-            uv = model.syn_uv(y_hat[1], y_hat[0]) + 0.5
-            rec = ycbcr_to_rgb(torch.cat([model.syn_y(y_hat[0]) + 0.5, upsample_420(uv)], 1))
+            with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
+                uv = model.syn_uv(y_hat[1], y_hat[0]).float() + 0.5
+                luma = model.syn_y(y_hat[0]).float() + 0.5
+            rec = ycbcr_to_rgb(torch.cat([luma, upsample_420(uv)], 1))
             mse = F.mse_loss(rec[..., :h, :w], x[..., :h, :w])
             loss = lam * mse + bits / (w * h)
             for g in opt.param_groups:

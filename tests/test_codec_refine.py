@@ -32,12 +32,13 @@ def _rd(model, picture, an, s):
     return data, bpp, psnr_rgb(picture, rec), operating_lambda(s.model_id, s.bdl[0]) * mse + bpp
 
 
+@pytest.mark.parametrize("bf16", [False, True])
 @pytest.mark.parametrize("model_id,bdl", [(1, 0), (3, 200)])
-def test_refinement_lowers_the_real_rd_cost(model, picture, model_id, bdl):
+def test_refinement_lowers_the_real_rd_cost(model, picture, model_id, bdl, bf16):
     s = P.EncodeSettings(model_id=model_id, bdl=(bdl, bdl))
     an = P.analyse(model, picture)
     _, bpp0, psnr0, cost0 = _rd(model, picture, an, s)
-    data, bpp1, psnr1, cost1 = _rd(model, picture, refine(model, picture, an, model_id, s.bdl, 30), s)
+    data, bpp1, psnr1, cost1 = _rd(model, picture, refine(model, picture, an, model_id, s.bdl, 30, bf16=bf16), s)
     assert cost1 < 0.97 * cost0, (bpp0, psnr0, bpp1, psnr1)
     import jpegai_fmt
     assert [f.rule for f in jpegai_fmt.validate(data)] == ["UDI-001"]
