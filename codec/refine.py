@@ -33,7 +33,7 @@ from .weights import integer_model
 @functools.cache
 def native_bf16() -> bool:
     """Whether this CPU computes bfloat16 convolutions natively (AVX-512 BF16 or AMX). There, refinement runs
-    the synthesis in bf16: 1.6x faster per step for the same RD (+0.04 % BD-rate over 4 crops × 4 rates,
+    the synthesis in bf16: about 1.5x faster for the same RD (+0.04 % BD-rate over 4 crops × 4 rates,
     100 steps). Elsewhere bf16 is emulated and slower, so refinement stays in float32. Only the encoder's
     search differs: decoding never depends on it."""
     import torch
