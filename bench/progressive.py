@@ -8,34 +8,22 @@ should already give a recognisable picture.
 from __future__ import annotations
 
 import argparse
-import glob
 import os
 import sys
 import time
 
 import numpy as np
-from PIL import Image
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
-VAL = os.path.join(ROOT, "..", "shared", "data", "val")
+from rd import VAL, val_pictures  # noqa: E402  (bench/ is this script's folder: sys.path[0])
 PREFIXES = ((8, 8), (16, 8), (32, 16), (48, 24), (80, 48), (120, 72), (160, 96))
-
-
-def pictures(limit: int | None, crop: int | None):
-    paths = sorted(glob.glob(os.path.join(VAL, "*.png")))[:limit]
-    if not paths:
-        raise SystemExit(f"no validation pictures in {VAL}")
-    for p in paths:
-        with Image.open(p) as im:
-            rgb = np.asarray(im.convert("RGB"))
-        yield os.path.basename(p), (rgb[:crop, :crop] if crop else rgb)
 
 
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--limit", type=int, default=None, help="first N validation photos (default: all)")
-    ap.add_argument("--crop", type=int, default=None, help="top-left S x S crop of each photo")
+    ap.add_argument("--limit", type=int, default=0, help="first N validation photos (default: all)")
+    ap.add_argument("--crop", type=int, default=0, help="centre S x S crop of each photo")
     ap.add_argument("--model-id", type=int, default=3)
     args = ap.parse_args(argv)
 
@@ -49,7 +37,7 @@ def main(argv=None):
     psnr = {p: [] for p in PREFIXES}
     bpp = {p: [] for p in PREFIXES}
     names = []
-    for name, rgb in pictures(args.limit, args.crop):
+    for name, rgb in val_pictures(VAL, args.limit, args.crop):
         names.append(name)
         full = P.encode(rgb, settings=P.EncodeSettings(model_id=args.model_id), model=model)
         px = rgb.shape[0] * rgb.shape[1]

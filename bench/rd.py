@@ -149,6 +149,22 @@ def report(run: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
+def val_pictures(folder: str, limit: int = 0, crop: int = 0):
+    """(file name, RGB array) of the folder's PNGs in name order: the first `limit` (0 = all), each cut to its
+    centre crop x crop (0 = whole). Exits with a message when there are none."""
+    paths = sorted(glob.glob(os.path.join(folder, "*.png")))[: limit or None]
+    if not paths:
+        sys.exit(f"no PNG pictures in {folder}")
+    for p in paths:
+        with Image.open(p) as im:
+            ref = np.asarray(im.convert("RGB"))
+        if crop:
+            h, w = ref.shape[:2]
+            y0, x0 = max(0, (h - crop) // 2), max(0, (w - crop) // 2)
+            ref = ref[y0:y0 + crop, x0:x0 + crop].copy()
+        yield os.path.basename(p), ref
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--val", default=VAL)
@@ -167,20 +183,12 @@ def main(argv=None):
 
     from codec.weights import load_networks
     torch.set_num_threads(max(1, os.cpu_count() or 1))
-    paths = sorted(glob.glob(os.path.join(args.val, "*.png")))[: args.limit or None]
-    if not paths:
-        sys.exit(f"no PNG pictures in {args.val}")
     model = load_networks()
     ours = {"ours": 0, **({f"ours+refine{args.refine}": args.refine} if args.refine else {})}
     t0 = time.time()
     per_image = []
-    for p in paths:
-        ref = np.asarray(Image.open(p).convert("RGB"))
-        if args.crop:
-            h, w = ref.shape[:2]
-            y0, x0 = max(0, (h - args.crop) // 2), max(0, (w - args.crop) // 2)
-            ref = ref[y0:y0 + args.crop, x0:x0 + args.crop].copy()
-        entry = {"image": os.path.basename(p)}
+    for name, ref in val_pictures(args.val, args.limit, args.crop):
+        entry = {"image": name}
         for series, steps in ours.items():
             entry[series] = our_points(model, ref, steps)
         for name in PIL_CODECS:
