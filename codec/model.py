@@ -237,15 +237,24 @@ class Codec(nn.Module):
         y_hat = mu + r_hat * coded / m
         return y_hat, bits + z_bits, z_bits
 
+    def analyse(self, ycc):
+        """Luma latent from Y, chroma latent from the 4:2:0 (box-filtered) Cb, Cr planes."""
+        return self.ana_y(ycc[:, :1] - 0.5), self.ana_uv(F.avg_pool2d(ycc[:, 1:], 2) - 0.5)
+
+    def decoded_latents(self, ycc, model_id, keep_y, keep_uv):
+        """The latents a decoder receives (rounded residuals, skip applied), without gradients: what the
+        synthesis is fine-tuned on when everything before it is frozen."""
+        with torch.no_grad():
+            yy, yuv = self.analyse(ycc)
+            return (self._code_component(self.ent_y, yy, model_id, keep_y, train=False)[0],
+                    self._code_component(self.ent_uv, yuv, model_id, keep_uv, train=False)[0])
+
     def forward(self, ycc, model_id, keep_y=None, keep_uv=None, train=True, skip=True):
         """ycc: (B,3,H,W) YCbCr in [0,1], H and W multiples of 64. Returns reconstruction and bits."""
-        y_in = ycc[:, :1] - 0.5
-        uv_in = F.avg_pool2d(ycc[:, 1:], 2) - 0.5
         b = ycc.shape[0]
         ones_y = torch.ones(b, C_LUMA, 1, 1, device=ycc.device)
         ones_uv = torch.ones(b, C_CHROMA, 1, 1, device=ycc.device)
-        yy = self.ana_y(y_in)
-        yuv = self.ana_uv(uv_in)
+        yy, yuv = self.analyse(ycc)
         yy_hat, bits_y, zb_y = self._code_component(self.ent_y, yy, model_id,
                                                      ones_y if keep_y is None else keep_y, train, skip)
         yuv_hat, bits_uv, zb_uv = self._code_component(self.ent_uv, yuv, model_id,

@@ -123,7 +123,6 @@ def _to_tensor(rgb: np.ndarray, coded: tuple[int, int]):
 def analyse(model, rgb: np.ndarray) -> Analysis:
     """Run the analysis and hyper networks once; coded size = display size rounded up to 64."""
     import torch
-    import torch.nn.functional as F
 
     from .colour import rgb_to_ycbcr
     rgb = np.asarray(rgb)
@@ -136,7 +135,7 @@ def analyse(model, rgb: np.ndarray) -> Analysis:
     im = integer_model()
     with torch.no_grad():
         ycc = rgb_to_ycbcr(_to_tensor(rgb, coded))
-        lat = [model.ana_y(ycc[:, :1] - 0.5), model.ana_uv(F.avg_pool2d(ycc[:, 1:], 2) - 0.5)]
+        lat = list(model.analyse(ycc))
         ents = (model.ent_y, model.ent_uv)
         z = [ents[c].hyper_enc(lat[c]).round().clamp(-31, 31) for c in (0, 1)]
         h_lat, w_lat = lat[0].shape[2:]

@@ -21,6 +21,7 @@ from PIL import Image
 
 from .colour import rgb_to_ycbcr, ycbcr_to_rgb, upsample_420
 from .model import C_CHROMA, C_LUMA, LAMBDAS, NUM_MODELS, Codec
+from .refine import native_bf16
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 DEFAULT_TRAIN = os.path.join(HERE, "..", "..", "shared", "data", "train")
@@ -108,6 +109,34 @@ def train_step(model: Codec, opt, x, mid, ky, kuv, lambdas, rate_w: float, amp: 
     return loss.detach(), bpp.detach(), mse.detach()
 
 
+def decoder_step(model: Codec, opt, x, mid, ky, kuv, amp: bool):
+    """One optimiser step of synthesis-only fine-tuning. Analysis, hyper-prior and gains are frozen, so every
+    stream keeps its rate and the RD loss reduces to distortion; each sample's distortion is taken in dB
+    (log MSE), so a dB gained at a low rate counts as much as one at a high rate, as in a BD-rate.
+    The frozen part runs in float32, as the encoder does. Returns loss and per-sample MSE."""
+    ycc = rgb_to_ycbcr(x)
+    yy_hat, yuv_hat = model.decoded_latents(ycc, mid, ky, kuv)
+    with torch.autocast(x.device.type, dtype=torch.bfloat16, enabled=amp):
+        y_rec = model.syn_y(yy_hat) + 0.5
+        uv_rec = model.syn_uv(yuv_hat, yy_hat) + 0.5
+    rec = reconstruct_rgb(y_rec.float(), uv_rec.float())
+    mse = ((rec - x) ** 2).flatten(1).mean(1)
+    loss = 10 * torch.log10(mse.clamp_min(1e-10)).mean()
+    opt.zero_grad(set_to_none=True)
+    loss.backward()
+    gnorm = torch.nn.utils.clip_grad_norm_([p for g in opt.param_groups for p in g["params"]], 1.0)
+    if torch.isfinite(gnorm):
+        opt.step()
+    return loss.detach(), mse.detach()
+
+
+def freeze_all_but_synthesis(model: Codec) -> list[dict]:
+    """Parameter groups for `--decoder-only`: the two synthesis networks; everything else stops learning."""
+    for name, p in model.named_parameters():
+        p.requires_grad_(name.startswith(("syn_y.", "syn_uv.")))
+    return [{"params": [p for p in model.parameters() if p.requires_grad], "scale": 1.0}]
+
+
 def param_groups(model: Codec, lr):
     gains = [p for n, p in model.named_parameters() if n.endswith("gain_log")]
     tables = [p for n, p in model.named_parameters() if n.endswith("z_logits")]
@@ -143,6 +172,9 @@ def main(argv=None):
     ap.add_argument("--channels-last", action=argparse.BooleanOptionalAction, default=False,
                     help="NHWC memory layout for the convolutions (often faster for bf16 on GPUs; "
                          "measure with bench/train_step.py first)")
+    ap.add_argument("--decoder-only", action="store_true",
+                    help="fine-tune the synthesis alone (analysis, hyper-prior, gains frozen): rates stay, the "
+                         "reconstruction improves; about 1.6x the full step's speed on CPU")
     ap.add_argument("--eval-every", type=float, default=5.0, help="minutes between validations")
     args = ap.parse_args(argv)
 
@@ -167,7 +199,8 @@ def main(argv=None):
     model = Codec().to(device)
     if args.channels_last:
         model = model.to(memory_format=torch.channels_last)
-    opt = torch.optim.Adam(param_groups(model, args.lr), fused=device.type == "cuda")
+    groups = freeze_all_but_synthesis(model) if args.decoder_only else param_groups(model, args.lr)
+    opt = torch.optim.Adam(groups, lr=args.lr, fused=device.type == "cuda")
     step, done_s, history = 0, 0.0, []
     if args.resume:
         if args.resume == "shipped":
@@ -186,7 +219,7 @@ def main(argv=None):
     budget = args.minutes * 60
     t0, last_ck, last_eval, log_t, px = time.time(), time.time(), time.time(), time.time(), 0
     acc = {"loss": 0.0, "bpp": 0.0, "mse": 0.0, "n": 0}
-    amp = device.type == "cuda" if args.amp is None else args.amp
+    amp = (device.type == "cuda" or native_bf16()) if args.amp is None else args.amp
 
     def save(tag="last"):
         ck = {"model": model.state_dict(), "opt": opt.state_dict(), "step": step,
@@ -206,15 +239,19 @@ def main(argv=None):
         lr_scale = warm * (0.5 * (1 + math.cos(math.pi * min(frac, 1.0))) * 0.95 + 0.05)
         for g in opt.param_groups:
             g["lr"] = args.lr * g["scale"] * lr_scale
-        quant = frac >= args.qat_from
+        quant = args.decoder_only or frac >= args.qat_from
         model.ent_y.hsd.quantised = model.ent_uv.hsd.quantised = quant
         rate_w = 0.1 + 0.9 * min(1.0, frac / args.rate_ramp) if args.rate_ramp > 0 else 1.0
 
         x = random_batch(train_imgs, args.batch, args.crop, gen)
         mid = torch.from_numpy(gen.choice(NUM_MODELS, args.batch, p=regime_p)).to(device)
         ky, kuv = prefix_masks(args.batch, args.dropout, gen, device)
-        loss, bpp, mse = train_step(model, opt, x, mid, ky, kuv, lambdas, rate_w, amp, skip=quant,
-                                    channels_last=args.channels_last)
+        if args.decoder_only:
+            loss, mse = decoder_step(model, opt, x, mid, ky, kuv, amp)
+            bpp = torch.zeros(())                  # unchanged by construction; the validation reports it
+        else:
+            loss, bpp, mse = train_step(model, opt, x, mid, ky, kuv, lambdas, rate_w, amp, skip=quant,
+                                        channels_last=args.channels_last)
         step += 1
         px += x.numel() // 3
         acc["loss"] += loss; acc["bpp"] += bpp; acc["mse"] += mse.mean(); acc["n"] += 1
@@ -224,6 +261,8 @@ def main(argv=None):
             rec_line = {"step": step, "min": round((now - t0) / 60, 2), "loss": float(acc["loss"]) / n,
                         "bpp": float(acc["bpp"]) / n, "psnr": 10 * math.log10(1 / max(float(acc["mse"]) / n, 1e-10)),
                         "px_per_s": px / (now - log_t), "qat": quant}
+            if args.decoder_only:
+                del rec_line["bpp"]
             print(json.dumps(rec_line), flush=True)
             history.append(rec_line)
             acc = {"loss": 0.0, "bpp": 0.0, "mse": 0.0, "n": 0}

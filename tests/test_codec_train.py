@@ -72,3 +72,31 @@ def test_train_step_benchmark_compares_layouts():
     assert [r["name"] for r in rows] == ["NCHW (baseline)", "channels_last"]
     assert all(r["steps_per_s"] > 0 and r["mpx_per_s"] > 0 for r in rows)
     assert "1.00x baseline" in out.stdout
+
+
+def test_decoder_only_moves_the_synthesis_alone():
+    """Synthesis-only fine-tuning: the loss falls on a fixed batch, the synthesis changes, and nothing
+    that decides the stream (analysis, hyper-prior, gains) moves, so every rate stays as it was."""
+    from codec.model import Codec
+    from codec.train import decoder_step, freeze_all_but_synthesis, prefix_masks
+
+    torch.manual_seed(0)
+    model = Codec()
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    opt = torch.optim.Adam(freeze_all_but_synthesis(model), lr=3e-3)
+    x = torch.rand(2, 3, 64, 64)
+    mid = torch.tensor([0, 3])
+    ky, kuv = prefix_masks(2, 0.0, np.random.default_rng(0), "cpu")
+    losses = [decoder_step(model, opt, x, mid, ky, kuv, amp=False)[0].item() for _ in range(15)]
+    assert losses[-1] < losses[0] - 0.2, losses   # dB; untrained networks, so it falls slowly
+    after = model.state_dict()
+    moved = {k for k in before if not torch.equal(before[k], after[k])}
+    assert moved and all(k.startswith(("syn_y.", "syn_uv.")) for k in moved), sorted(moved)
+    assert any(k.startswith("syn_uv.") for k in moved)
+
+
+def test_decoder_only_run(data, tmp_path):
+    run = _run("--train", str(data / "train"), "--val", str(data / "val"), "--batch", "2", "--crop", "256",
+               "--threads", "1", "--out", str(tmp_path), "--minutes", "0.05", "--decoder-only", "--no-amp")
+    assert run.returncode == 0, run.stderr
+    assert "final_val" in run.stdout and "done:" in run.stdout
