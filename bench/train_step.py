@@ -1,11 +1,12 @@
-"""Training throughput: optimiser steps per second and pixels per second of `codec.train.train_step` for
-layout variants, each against the plain NCHW run measured in the same process. Meant for the first
-minute of a GPU session, to choose the flags of the training run (device time is scarce):
+"""Training throughput: optimiser steps per second and pixels per second of `codec.train`'s steps for
+variants (memory layout, bf16 autocast, `--decoder-only`), each against the plain NCHW run measured in
+the same process. Meant for the first minute of a GPU session, to choose the flags of the training run
+(device time is scarce), and for choosing a CPU run's flags:
 
     python3 bench/train_step.py                      # GPU: batch 64, 256x256 crops, 10 s per variant
     python3 bench/train_step.py --batch 128 --compile
 
-On a CPU the defaults shrink (batch 2, 128x128 crops, 2 s) so the script stays a smoke test.
+On a CPU the defaults shrink (batch 2, 128x128 crops, 2 s); `--batch 8 --crop 256` is what a CPU run uses.
 """
 from __future__ import annotations
 
@@ -24,24 +25,28 @@ def measure(variant: dict, batch: int, crop: int, seconds: float, device) -> dic
     import torch
 
     from codec.model import LAMBDAS, NUM_MODELS, Codec
-    from codec.train import param_groups, prefix_masks, train_step
+    from codec.train import decoder_step, freeze_all_but_synthesis, param_groups, prefix_masks, train_step
 
     torch.manual_seed(0)
     gen = np.random.default_rng(0)
     model = Codec().to(device)
     if variant["channels_last"]:
         model = model.to(memory_format=torch.channels_last)
-    opt = torch.optim.Adam(param_groups(model, 1e-4), fused=device.type == "cuda")
-    step = train_step
+    decoder_only = variant.get("decoder_only", False)
+    groups = freeze_all_but_synthesis(model) if decoder_only else param_groups(model, 1e-4)
+    opt = torch.optim.Adam(groups, lr=1e-4, fused=device.type == "cuda")
+    step = decoder_step if decoder_only else train_step
     if variant["compile"]:
-        step = torch.compile(train_step)
+        step = torch.compile(step)
     lambdas = torch.tensor(LAMBDAS, device=device)
-    amp = device.type == "cuda"
+    amp = variant.get("amp", device.type == "cuda")
     x = torch.rand(batch, 3, crop, crop, device=device)
 
     def one():
         mid = torch.from_numpy(gen.choice(NUM_MODELS, batch)).to(device)
         ky, kuv = prefix_masks(batch, 0.25, gen, device)
+        if decoder_only:
+            return step(model, opt, x, mid, ky, kuv, amp)
         return step(model, opt, x, mid, ky, kuv, lambdas, 1.0, amp, skip=True,
                     channels_last=variant["channels_last"])
 
@@ -68,6 +73,7 @@ def measure(variant: dict, batch: int, crop: int, seconds: float, device) -> dic
 def main(argv=None):
     import torch
 
+    from codec.refine import native_bf16
     cuda = torch.cuda.is_available()
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--batch", type=int, default=64 if cuda else 2)
@@ -83,6 +89,10 @@ def main(argv=None):
                 {"name": "channels_last", "channels_last": True, "compile": False}]
     if args.compile:
         variants.append({"name": "channels_last + compile", "channels_last": True, "compile": True})
+    if not cuda and native_bf16():        # what `codec.train` picks by default on such a CPU
+        variants.append({"name": "bf16 autocast", "channels_last": False, "compile": False, "amp": True})
+    variants.append({"name": "decoder-only" + (", bf16" if cuda or native_bf16() else ""), "channels_last": False,
+                     "compile": False, "amp": cuda or native_bf16(), "decoder_only": True})
     rows = [measure(v, args.batch, args.crop, args.seconds, device) for v in variants]
     base = rows[0]["steps_per_s"]
     print(f"device {torch.cuda.get_device_name() if cuda else 'cpu'}; batch {args.batch}, crop {args.crop}")
