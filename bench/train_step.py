@@ -46,7 +46,7 @@ def measure(variant: dict, batch: int, crop: int, seconds: float, device) -> dic
         mid = torch.from_numpy(gen.choice(NUM_MODELS, batch)).to(device)
         ky, kuv = prefix_masks(batch, 0.25, gen, device)
         if decoder_only:
-            return step(model, opt, x, mid, ky, kuv, amp)
+            return step(model, opt, x, mid, ky, kuv, lambdas, amp)
         return step(model, opt, x, mid, ky, kuv, lambdas, 1.0, amp, skip=True,
                     channels_last=variant["channels_last"])
 

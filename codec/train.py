@@ -109,11 +109,11 @@ def train_step(model: Codec, opt, x, mid, ky, kuv, lambdas, rate_w: float, amp: 
     return loss.detach(), bpp.detach(), mse.detach()
 
 
-def decoder_step(model: Codec, opt, x, mid, ky, kuv, amp: bool):
+def decoder_step(model: Codec, opt, x, mid, ky, kuv, lambdas, amp: bool):
     """One optimiser step of synthesis-only fine-tuning. Analysis, hyper-prior and gains are frozen, so every
-    stream keeps its rate and the RD loss reduces to distortion; each sample's distortion is taken in dB
-    (log MSE), so a dB gained at a low rate counts as much as one at a high rate, as in a BD-rate.
-    The frozen part runs in float32, as the encoder does. Returns loss and per-sample MSE."""
+    stream keeps its rate and the RD loss reduces to its distortion term, lambda[model_id] * 255^2 * MSE: the
+    same balance between regimes as joint training. The frozen part runs in float32, as the encoder does.
+    Returns loss and per-sample MSE."""
     ycc = rgb_to_ycbcr(x)
     yy_hat, yuv_hat = model.decoded_latents(ycc, mid, ky, kuv)
     with torch.autocast(x.device.type, dtype=torch.bfloat16, enabled=amp):
@@ -121,7 +121,7 @@ def decoder_step(model: Codec, opt, x, mid, ky, kuv, amp: bool):
         uv_rec = model.syn_uv(yuv_hat, yy_hat) + 0.5
     rec = reconstruct_rgb(y_rec.float(), uv_rec.float())
     mse = ((rec - x) ** 2).flatten(1).mean(1)
-    loss = 10 * torch.log10(mse.clamp_min(1e-10)).mean()
+    loss = (lambdas[mid] * 255 ** 2 * mse).mean()
     opt.zero_grad(set_to_none=True)
     loss.backward()
     gnorm = torch.nn.utils.clip_grad_norm_([p for g in opt.param_groups for p in g["params"]], 1.0)
@@ -247,7 +247,7 @@ def main(argv=None):
         mid = torch.from_numpy(gen.choice(NUM_MODELS, args.batch, p=regime_p)).to(device)
         ky, kuv = prefix_masks(args.batch, args.dropout, gen, device)
         if args.decoder_only:
-            loss, mse = decoder_step(model, opt, x, mid, ky, kuv, amp)
+            loss, mse = decoder_step(model, opt, x, mid, ky, kuv, lambdas, amp)
             bpp = torch.zeros(())                  # unchanged by construction; the validation reports it
         else:
             loss, bpp, mse = train_step(model, opt, x, mid, ky, kuv, lambdas, rate_w, amp, skip=quant,

@@ -88,8 +88,9 @@ def test_decoder_only_moves_the_synthesis_alone():
     x = torch.rand(2, 3, 64, 64)
     mid = torch.tensor([0, 3])
     ky, kuv = prefix_masks(2, 0.0, np.random.default_rng(0), "cpu")
-    losses = [decoder_step(model, opt, x, mid, ky, kuv, amp=False)[0].item() for _ in range(15)]
-    assert losses[-1] < losses[0] - 0.2, losses   # dB; untrained networks, so it falls slowly
+    lambdas = torch.tensor([0.01, 0.01, 0.01, 0.01])
+    losses = [decoder_step(model, opt, x, mid, ky, kuv, lambdas, amp=False)[0].item() for _ in range(15)]
+    assert losses[-1] < 0.95 * losses[0], losses          # untrained networks: it falls slowly
     after = model.state_dict()
     moved = {k for k in before if not torch.equal(before[k], after[k])}
     assert moved and all(k.startswith(("syn_y.", "syn_uv.")) for k in moved), sorted(moved)
