@@ -1,5 +1,5 @@
 """Training throughput: optimiser steps per second and pixels per second of `codec.train`'s steps for
-variants (memory layout, bf16 autocast, `--decoder-only`), each against the plain NCHW run measured in
+variants (memory layout, bf16 autocast, `--part synthesis`), each against the plain NCHW run measured in
 the same process. Meant for the first minute of a GPU session, to choose the flags of the training run
 (device time is scarce), and for choosing a CPU run's flags:
 
@@ -25,15 +25,15 @@ def measure(variant: dict, batch: int, crop: int, seconds: float, device) -> dic
     import torch
 
     from codec.model import LAMBDAS, NUM_MODELS, Codec
-    from codec.train import decoder_step, freeze_all_but_synthesis, param_groups, prefix_masks, train_step
+    from codec.train import decoder_step, freeze_all_but, param_groups, prefix_masks, train_step
 
     torch.manual_seed(0)
     gen = np.random.default_rng(0)
     model = Codec().to(device)
     if variant["channels_last"]:
         model = model.to(memory_format=torch.channels_last)
-    decoder_only = variant.get("decoder_only", False)
-    groups = freeze_all_but_synthesis(model) if decoder_only else param_groups(model, 1e-4)
+    decoder_only = variant.get("part") == "synthesis"
+    groups = freeze_all_but(model, variant["part"]) if "part" in variant else param_groups(model, 1e-4)
     opt = torch.optim.Adam(groups, lr=1e-4, fused=device.type == "cuda")
     step = decoder_step if decoder_only else train_step
     if variant["compile"]:
@@ -91,8 +91,9 @@ def main(argv=None):
         variants.append({"name": "channels_last + compile", "channels_last": True, "compile": True})
     if not cuda and native_bf16():        # what `codec.train` picks by default on such a CPU
         variants.append({"name": "bf16 autocast", "channels_last": False, "compile": False, "amp": True})
-    variants.append({"name": "decoder-only" + (", bf16" if cuda or native_bf16() else ""), "channels_last": False,
-                     "compile": False, "amp": cuda or native_bf16(), "decoder_only": True})
+    for part in ("synthesis", "encoder"):
+        variants.append({"name": f"--part {part}" + (", bf16" if cuda or native_bf16() else ""),
+                         "channels_last": False, "compile": False, "amp": cuda or native_bf16(), "part": part})
     rows = [measure(v, args.batch, args.crop, args.seconds, device) for v in variants]
     base = rows[0]["steps_per_s"]
     print(f"device {torch.cuda.get_device_name() if cuda else 'cpu'}; batch {args.batch}, crop {args.crop}")

@@ -130,10 +130,18 @@ def decoder_step(model: Codec, opt, x, mid, ky, kuv, lambdas, amp: bool):
     return loss.detach(), mse.detach()
 
 
-def freeze_all_but_synthesis(model: Codec) -> list[dict]:
-    """Parameter groups for `--decoder-only`: the two synthesis networks; everything else stops learning."""
+PARTS = {   # what `--part` trains; the rest is frozen
+    "synthesis": ("syn_y.", "syn_uv."),
+    "encoder": ("ana_y.", "ana_uv.", "ent_y.hyper_enc.", "ent_uv.hyper_enc."),
+}
+
+
+def freeze_all_but(model: Codec, part: str) -> list[dict]:
+    """One parameter group holding `part`'s networks (see PARTS); everything else stops learning.
+    Freezing the synthesis and the entropy model keeps the decoder as it is: an encoder-only run changes
+    which streams the encoder writes, never how a stream decodes."""
     for name, p in model.named_parameters():
-        p.requires_grad_(name.startswith(("syn_y.", "syn_uv.")))
+        p.requires_grad_(name.startswith(PARTS[part]))
     return [{"params": [p for p in model.parameters() if p.requires_grad], "scale": 1.0}]
 
 
@@ -172,9 +180,10 @@ def main(argv=None):
     ap.add_argument("--channels-last", action=argparse.BooleanOptionalAction, default=False,
                     help="NHWC memory layout for the convolutions (often faster for bf16 on GPUs; "
                          "measure with bench/train_step.py first)")
-    ap.add_argument("--decoder-only", action="store_true",
-                    help="fine-tune the synthesis alone (analysis, hyper-prior, gains frozen): rates stay, the "
-                         "reconstruction improves; about 1.6x the full step's speed on CPU")
+    ap.add_argument("--part", choices=("all", *PARTS), default="all",
+                    help="train only part of the model: 'synthesis' (analysis, hyper-prior, gains frozen, so "
+                         "rates stay; about 1.6x the full step's speed on CPU) or 'encoder' (analysis and "
+                         "hyper-encoder; the decoder stays as it is)")
     ap.add_argument("--eval-every", type=float, default=5.0, help="minutes between validations")
     args = ap.parse_args(argv)
 
@@ -199,7 +208,7 @@ def main(argv=None):
     model = Codec().to(device)
     if args.channels_last:
         model = model.to(memory_format=torch.channels_last)
-    groups = freeze_all_but_synthesis(model) if args.decoder_only else param_groups(model, args.lr)
+    groups = param_groups(model, args.lr) if args.part == "all" else freeze_all_but(model, args.part)
     opt = torch.optim.Adam(groups, lr=args.lr, fused=device.type == "cuda")
     step, done_s, history = 0, 0.0, []
     if args.resume:
@@ -239,14 +248,14 @@ def main(argv=None):
         lr_scale = warm * (0.5 * (1 + math.cos(math.pi * min(frac, 1.0))) * 0.95 + 0.05)
         for g in opt.param_groups:
             g["lr"] = args.lr * g["scale"] * lr_scale
-        quant = args.decoder_only or frac >= args.qat_from
+        quant = args.part != "all" or frac >= args.qat_from
         model.ent_y.hsd.quantised = model.ent_uv.hsd.quantised = quant
         rate_w = 0.1 + 0.9 * min(1.0, frac / args.rate_ramp) if args.rate_ramp > 0 else 1.0
 
         x = random_batch(train_imgs, args.batch, args.crop, gen)
         mid = torch.from_numpy(gen.choice(NUM_MODELS, args.batch, p=regime_p)).to(device)
         ky, kuv = prefix_masks(args.batch, args.dropout, gen, device)
-        if args.decoder_only:
+        if args.part == "synthesis":
             loss, mse = decoder_step(model, opt, x, mid, ky, kuv, lambdas, amp)
             bpp = torch.zeros(())                  # unchanged by construction; the validation reports it
         else:
@@ -261,7 +270,7 @@ def main(argv=None):
             rec_line = {"step": step, "min": round((now - t0) / 60, 2), "loss": float(acc["loss"]) / n,
                         "bpp": float(acc["bpp"]) / n, "psnr": 10 * math.log10(1 / max(float(acc["mse"]) / n, 1e-10)),
                         "px_per_s": px / (now - log_t), "qat": quant}
-            if args.decoder_only:
+            if args.part == "synthesis":
                 del rec_line["bpp"]
             print(json.dumps(rec_line), flush=True)
             history.append(rec_line)

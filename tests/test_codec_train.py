@@ -70,7 +70,7 @@ def test_train_step_benchmark_compares_layouts():
     import json
     rows = json.loads(out.stdout.strip().splitlines()[-1])
     names = [r["name"] for r in rows]
-    assert names[:2] == ["NCHW (baseline)", "channels_last"] and names[-1].startswith("decoder-only")
+    assert names[:2] == ["NCHW (baseline)", "channels_last"] and names[-2:] == [n for n in names if n.startswith("--part")]
     assert all(r["steps_per_s"] > 0 and r["mpx_per_s"] > 0 for r in rows)
     assert "1.00x baseline" in out.stdout
 
@@ -79,12 +79,12 @@ def test_decoder_only_moves_the_synthesis_alone():
     """Synthesis-only fine-tuning: the loss falls on a fixed batch, the synthesis changes, and nothing
     that decides the stream (analysis, hyper-prior, gains) moves, so every rate stays as it was."""
     from codec.model import Codec
-    from codec.train import decoder_step, freeze_all_but_synthesis, prefix_masks
+    from codec.train import decoder_step, freeze_all_but, prefix_masks
 
     torch.manual_seed(0)
     model = Codec()
     before = {k: v.clone() for k, v in model.state_dict().items()}
-    opt = torch.optim.Adam(freeze_all_but_synthesis(model), lr=3e-3)
+    opt = torch.optim.Adam(freeze_all_but(model, "synthesis"), lr=3e-3)
     x = torch.rand(2, 3, 64, 64)
     mid = torch.tensor([0, 3])
     ky, kuv = prefix_masks(2, 0.0, np.random.default_rng(0), "cpu")
@@ -99,6 +99,20 @@ def test_decoder_only_moves_the_synthesis_alone():
 
 def test_decoder_only_run(data, tmp_path):
     run = _run("--train", str(data / "train"), "--val", str(data / "val"), "--batch", "2", "--crop", "256",
-               "--threads", "1", "--out", str(tmp_path), "--minutes", "0.05", "--decoder-only", "--no-amp")
+               "--threads", "1", "--out", str(tmp_path), "--minutes", "0.05", "--part", "synthesis", "--no-amp")
     assert run.returncode == 0, run.stderr
     assert "final_val" in run.stdout and "done:" in run.stdout
+
+
+def test_encoder_only_leaves_the_decoder_alone(data, tmp_path):
+    """`--part encoder`: a run changes the analysis and hyper-encoder, and nothing a decoder uses."""
+    from codec.model import Codec
+    from codec.train import PARTS
+    run = _run("--train", str(data / "train"), "--batch", "2", "--crop", "256", "--threads", "1",
+               "--out", str(tmp_path), "--minutes", "0.05", "--part", "encoder", "--no-amp", "--val", "")
+    assert run.returncode == 0, run.stderr
+    torch.manual_seed(0)                    # the run's seed: the same initial weights
+    start = Codec().state_dict()
+    after = torch.load(tmp_path / "last.pt", map_location="cpu")["model"]
+    moved = {k for k in start if not torch.equal(start[k], after[k])}
+    assert moved and all(k.startswith(PARTS["encoder"]) for k in moved), sorted(moved)
