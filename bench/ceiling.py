@@ -1,15 +1,17 @@
 """Where the quality ceiling is. Our RD curve flattens at the top; this separates the causes on the
-validation photos (centre crops), with no quantisation at all:
+validation photos (whole, or centre crops with `--crop`), with no quantisation at all:
 
 - `4:2:0`: the colour round trip alone (box-filtered chroma, bilinear up-sampling), the format's bound;
 - `AE`: analysis -> synthesis with the latents left unquantised (the transforms' bound at infinite rate);
 - `AE luma` / `AE chroma`: the same with only one component through the networks, the other exact;
-- `AE Y` / `best Y`: PSNR-Y of the luma synthesis fed the analysis' latents / latents optimised by
-  gradient descent for it (MSE, `--steps`): an estimate of what the synthesis can give at all.
+- `AE Y`: PSNR-Y of the luma synthesis fed the analysis' latents;
+- `ideal Y`: what latents optimised for the luma synthesis by gradient descent (MSE, `--steps`) add to
+  `AE Y`, on the picture's centre `--window` (an estimate of what the synthesis can give at all: the rest is
+  the analysis' shortfall).
 
 If `AE` sits near the top of the RD curve, more rate cannot help: the transforms must improve.
 
-    python bench/ceiling.py [--limit N] [--crop S] [--steps K]
+    python bench/ceiling.py [--limit N] [--crop S] [--steps K] [--window W]
 """
 from __future__ import annotations
 
@@ -26,7 +28,7 @@ sys.path.insert(0, ROOT)
 from rd import VAL, val_pictures  # noqa: E402  (bench/ is this script's folder: sys.path[0])
 
 RGB = ("4:2:0", "AE", "AE luma", "AE chroma")      # PSNR-RGB
-LUMA = ("AE Y", "best Y")                          # PSNR-Y
+LUMA = ("AE Y", "ideal Y")                         # PSNR-Y, and a gain in dB
 COLUMNS = RGB + LUMA
 
 
@@ -35,10 +37,12 @@ def _psnr_rgb(rec, ref) -> float:
     return 10 * math.log10(255 ** 2 / max(mse, 1e-10))
 
 
-def _best_luma(model, y0, luma, steps: int) -> float:
-    """PSNR-Y of the luma synthesis fed latents optimised for it (Adam on y, MSE only)."""
+def _ideal_luma_gain(model, y0, luma, steps: int) -> float:
+    """dB of PSNR-Y that latents optimised for the luma synthesis (Adam on y, MSE only) add over y0."""
     import torch
     import torch.nn.functional as F
+    with torch.no_grad():
+        start = F.mse_loss(model.syn_y(y0) + 0.5, luma).item()
     y = y0.clone().requires_grad_(True)
     opt = torch.optim.Adam([y], lr=0.02)
     for _ in range(steps):
@@ -48,10 +52,10 @@ def _best_luma(model, y0, luma, steps: int) -> float:
         opt.step()
     with torch.no_grad():
         mse = F.mse_loss(model.syn_y(y) + 0.5, luma).item()
-    return 10 * math.log10(1 / max(mse, 1e-12))
+    return 10 * math.log10(start / max(mse, 1e-12))
 
 
-def picture_row(model, rgb: np.ndarray, steps: int) -> dict:
+def picture_row(model, rgb: np.ndarray, steps: int, window: int = 256) -> dict:
     import torch
     import torch.nn.functional as F
 
@@ -71,32 +75,41 @@ def picture_row(model, rgb: np.ndarray, steps: int) -> dict:
         row = {"4:2:0": _psnr_rgb(rgb_of(ycc[:, :1], uv), x), "AE": _psnr_rgb(rgb_of(luma, chroma), x),
                "AE luma": _psnr_rgb(rgb_of(luma, uv), x), "AE chroma": _psnr_rgb(rgb_of(ycc[:, :1], chroma), x),
                "AE Y": 10 * math.log10(1 / F.mse_loss(luma, ycc[:, :1]).item())}
-    row["best Y"] = _best_luma(model, lat_y, ycc[:, :1], steps) if steps else float("nan")
+    row["ideal Y"] = float("nan")
+    if steps:
+        wh, ww = min(window, h) // 64 * 64, min(window, w) // 64 * 64   # the window is coded on its own
+        t, l = (h - wh) // 2, (w - ww) // 2
+        luma_win = ycc[:, :1, t:t + wh, l:l + ww]
+        with torch.no_grad():
+            start = model.ana_y(luma_win - 0.5)
+        row["ideal Y"] = _ideal_luma_gain(model, start, luma_win, steps)
     return row
 
 
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--limit", type=int, default=0, help="first N validation photos (default: all)")
-    ap.add_argument("--crop", type=int, default=256, help="centre S x S crop of each photo")
-    ap.add_argument("--steps", type=int, default=100, help="optimisation steps for `best luma` (0 = skip)")
+    ap.add_argument("--crop", type=int, default=0, help="centre S x S crop of each photo (default: whole)")
+    ap.add_argument("--steps", type=int, default=100, help="optimisation steps for `ideal Y` (0 = skip)")
+    ap.add_argument("--window", type=int, default=256, help="centre window (pixels) where `ideal Y` is measured")
     args = ap.parse_args(argv)
 
     from codec.weights import load_networks
     model = load_networks()
     t0 = time.perf_counter()
     rows = []
-    print(f"{'picture':14s}" + "".join(f"{c:>11s}" for c in COLUMNS) + "   (dB; the last two PSNR-Y)")
+    print(f"{'picture':14s}" + "".join(f"{c:>11s}" for c in COLUMNS) + "   (PSNR-RGB; then PSNR-Y, and its gain in dB)")
     for name, rgb in val_pictures(VAL, args.limit, args.crop):
-        r = picture_row(model, rgb, args.steps)
+        r = picture_row(model, rgb, args.steps, args.window)
         rows.append(r)
         print(f"{name:14s}" + "".join(f"{r[c]:11.2f}" for c in COLUMNS), flush=True)
     mean = {c: float(np.mean([r[c] for r in rows])) for c in COLUMNS}
     print(f"{'mean':14s}" + "".join(f"{mean[c]:11.2f}" for c in COLUMNS))
-    print(f"ceiling: transforms {mean['AE']:.2f} dB PSNR-RGB, 4:2:0 bound {mean['4:2:0']:.2f} dB; "
-          f"luma synthesis gains {mean['best Y'] - mean['AE Y']:+.2f} dB from ideal latents "
-          f"({len(rows)} pictures, {args.crop}x{args.crop}, {time.perf_counter() - t0:.0f} s)")
-
+    ideal = (f"; luma synthesis gains {mean['ideal Y']:+.2f} dB from ideal latents" if args.steps
+             else "")
+    size = f"{args.crop}x{args.crop}" if args.crop else "whole pictures"
+    print(f"ceiling: transforms {mean['AE']:.2f} dB PSNR-RGB, 4:2:0 bound {mean['4:2:0']:.2f} dB{ideal} "
+          f"({len(rows)} pictures, {size}, {time.perf_counter() - t0:.0f} s)")
 
 if __name__ == "__main__":
     main()
