@@ -90,7 +90,8 @@ def main(argv=None):
     if args.compile:
         variants.append({"name": "channels_last + compile", "channels_last": True, "compile": True})
     if not cuda and native_bf16():        # what `codec.train` picks by default on such a CPU
-        variants.append({"name": "bf16 autocast", "channels_last": False, "compile": False, "amp": True})
+        variants += [{"name": "bf16 autocast", "channels_last": False, "compile": False, "amp": True},
+                     {"name": "bf16 + channels_last", "channels_last": True, "compile": False, "amp": True}]
     for part in ("synthesis", "encoder"):
         variants.append({"name": f"--part {part}" + (", bf16" if cuda or native_bf16() else ""),
                          "channels_last": False, "compile": False, "amp": cuda or native_bf16(), "part": part})
