@@ -4,6 +4,8 @@ Rate-distortion loss over the four rate regimes (model_id 0..3, one lambda each)
 so that channel prefixes decode well, a distortion-first start, a time-based learning-rate schedule, and
 quantisation-aware fine-tuning of the integer hyper-scale decoder in the last part of the run.
 Resumable: `--resume CKPT` continues from a checkpoint (weights, optimiser, step, elapsed time).
+`--part synthesis|encoder` fine-tunes one half with the rest frozen (an encoder-only run never changes how
+a stream decodes).
 """
 from __future__ import annotations
 
@@ -176,10 +178,11 @@ def main(argv=None):
     ap.add_argument("--threads", type=int, default=0)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--amp", action=argparse.BooleanOptionalAction, default=None,
-                    help="bf16 autocast for the transforms (default: on with CUDA)")
+                    help="bf16 autocast for the transforms (default: on with CUDA, and on CPUs that compute bf16 "
+                         "natively, where a step takes about half the float32 time)")
     ap.add_argument("--channels-last", action=argparse.BooleanOptionalAction, default=False,
-                    help="NHWC memory layout for the convolutions (often faster for bf16 on GPUs; "
-                         "measure with bench/train_step.py first)")
+                    help="NHWC memory layout for the convolutions (1.17x on this project's 2-core CPU, more with "
+                         "bf16; measure with bench/train_step.py first)")
     ap.add_argument("--part", choices=("all", *PARTS), default="all",
                     help="train only part of the model: 'synthesis' (analysis, hyper-prior, gains frozen, so "
                          "rates stay; about 1.6x the full step's speed on CPU) or 'encoder' (analysis and "
