@@ -21,6 +21,8 @@ SKIP_THRESHOLD = 382
 HSD_MAX = 3967
 NUM_MODELS = 4
 LAMBDAS = (0.0018, 0.0054, 0.016, 0.048)   # per model_id, for the loss lambda * 255^2 * MSE(RGB) + bpp
+# parameters only the encoder runs: they choose the symbols, never decide how a stream decodes
+ENCODER_PARTS = ("ana_y.", "ana_uv.", "ent_y.hyper_enc.", "ent_uv.hyper_enc.")
 
 
 def conv(cin, cout, k=3, s=1):

@@ -22,7 +22,7 @@ import torch.nn.functional as F
 from PIL import Image
 
 from .colour import rgb_to_ycbcr, ycbcr_to_rgb, upsample_420
-from .model import C_CHROMA, C_LUMA, LAMBDAS, NUM_MODELS, Codec
+from .model import C_CHROMA, C_LUMA, ENCODER_PARTS, LAMBDAS, NUM_MODELS, Codec
 from .refine import native_bf16
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -134,7 +134,7 @@ def decoder_step(model: Codec, opt, x, mid, ky, kuv, lambdas, amp: bool):
 
 PARTS = {   # what `--part` trains; the rest is frozen
     "synthesis": ("syn_y.", "syn_uv."),
-    "encoder": ("ana_y.", "ana_uv.", "ent_y.hyper_enc.", "ent_uv.hyper_enc."),
+    "encoder": ENCODER_PARTS,
 }
 
 

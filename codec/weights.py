@@ -1,8 +1,11 @@
-"""The shipped model set: float networks (torch, fp16 on disk) and the integer data that parsing needs
-(HSD int8 layers, integer gain vectors, z frequencies) in a numpy file that loads without torch.
+"""The shipped model set: the decoder's float networks (synthesis, hyper-mean; torch, fp16 on disk), the
+integer data that parsing needs (HSD int8 layers, integer gain vectors, z frequencies) in a numpy file that
+loads without torch, and apart from both the encoder's networks (analysis, hyper-encoder).
 
-The model-set id (first 16 bytes of SHA-256 over both files) goes into every stream's UDI record, so a
-decoder can tell our streams from streams made with other weights before it decodes anything.
+The model-set id (first 16 bytes of SHA-256 over the decoder file, then the integer file) goes into every
+stream's UDI record, so a decoder can tell our streams from streams made with other weights before it
+decodes anything. The encoder's file is left out: a better encoder writes streams the same decoder reads,
+so improving it must not orphan the streams already written.
 
 Export: `python -m codec.weights CHECKPOINT` (writes codec/weights/ from a training checkpoint).
 """
@@ -19,7 +22,8 @@ import numpy as np
 from codec.entropy.hsd import HsdLayer, HsdWeights
 
 HERE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "weights")
-FLOAT_FILE = os.path.join(HERE, "networks.pt")
+DECODER_FILE = os.path.join(HERE, "decoder.pt")
+ENCODER_FILE = os.path.join(HERE, "encoder.pt")
 INT_FILE = os.path.join(HERE, "integer.npz")
 COMPONENTS = ("y", "uv")
 Z_FREQ_TOTAL = 1 << 16
@@ -34,7 +38,7 @@ class IntegerModel:
     model_set: bytes
 
 
-def model_set_id(paths=(FLOAT_FILE, INT_FILE)) -> bytes:
+def model_set_id(paths=(DECODER_FILE, INT_FILE)) -> bytes:
     h = hashlib.sha256()
     for p in paths:
         with open(p, "rb") as f:
@@ -75,7 +79,8 @@ def training_state() -> dict:
     holds (`python -m codec.train --resume shipped`): the HSD takes its integer weights back to float
     (exactly the fake-quantised values it was trained with), gains and z tables their integer values."""
     import torch
-    state = {k: v.float() for k, v in torch.load(FLOAT_FILE, map_location="cpu").items()}
+    state = {k: v.float() for path in (ENCODER_FILE, DECODER_FILE)
+             for k, v in torch.load(path, map_location="cpu").items()}
     d = np.load(INT_FILE)
     for c, prefix in zip(COMPONENTS, ("ent_y", "ent_uv")):
         for i in (1, 2, 3):
@@ -106,9 +111,10 @@ def _int_layer(conv, gain: float) -> dict:
 
 
 def export(checkpoint: str, out_dir: str = HERE) -> bytes:
+    """Write the three files of a model set from a checkpoint or weights file; returns the model-set id."""
     import torch
 
-    from .model import Codec
+    from .model import ENCODER_PARTS, Codec
     state = torch.load(checkpoint, map_location="cpu")
     state = state.get("model", state)
     model = Codec()
@@ -124,14 +130,17 @@ def export(checkpoint: str, out_dir: str = HERE) -> bytes:
         arrays[f"{c}.zfreq"] = np.maximum((p * Z_FREQ_TOTAL).round().numpy().astype(np.int64), 1)
     floats = {k: (v.half() if v.numel() > 10000 else v.float()) for k, v in model.state_dict().items()
               if ".hsd." not in k and not k.endswith(("gain_log", "z_logits"))}
+    halves = {"encoder.pt": {k: v for k, v in floats.items() if k.startswith(ENCODER_PARTS)},
+              "decoder.pt": {k: v for k, v in floats.items() if not k.startswith(ENCODER_PARTS)}}
     os.makedirs(out_dir, exist_ok=True)
-    tmp_f, tmp_i = os.path.join(out_dir, "networks.pt.tmp"), os.path.join(out_dir, "integer.tmp.npz")
-    torch.save(floats, tmp_f)
-    np.savez_compressed(tmp_i, **arrays)
-    os.replace(tmp_f, os.path.join(out_dir, "networks.pt"))
-    os.replace(tmp_i, os.path.join(out_dir, "integer.npz"))
+    for name, part in halves.items():
+        torch.save(part, os.path.join(out_dir, name + ".tmp"))
+    np.savez_compressed(os.path.join(out_dir, "integer.tmp.npz"), **arrays)
+    for name in halves:
+        os.replace(os.path.join(out_dir, name + ".tmp"), os.path.join(out_dir, name))
+    os.replace(os.path.join(out_dir, "integer.tmp.npz"), os.path.join(out_dir, "integer.npz"))
     integer_model.cache_clear()
-    return model_set_id((os.path.join(out_dir, "networks.pt"), os.path.join(out_dir, "integer.npz")))
+    return model_set_id((os.path.join(out_dir, "decoder.pt"), os.path.join(out_dir, "integer.npz")))
 
 
 if __name__ == "__main__":

@@ -55,7 +55,8 @@ def test_train_resume_and_export(data, tmp_path):
     from codec.weights import export, model_set_id
     out = tmp_path / "weights"
     ident = export(str(run / "last-weights.pt"), str(out))
-    assert ident == model_set_id((str(out / "networks.pt"), str(out / "integer.npz"))) and len(ident) == 16
+    assert ident == model_set_id((str(out / "decoder.pt"), str(out / "integer.npz"))) and len(ident) == 16
+    assert (out / "encoder.pt").stat().st_size > 0
 
 
 def test_regime_weights_are_checked(data, tmp_path):

@@ -26,3 +26,19 @@ def test_training_resumes_from_the_shipped_files(tmp_path):
         else:                                         # HSD layers and gains come back exactly
             assert np.array_equal(again[key], shipped[key]), key
     integer_model.cache_clear()
+
+
+def test_the_id_names_the_decoder_not_the_encoder(tmp_path):
+    """A new encoder writes streams the same decoder reads: it keeps the id. A new decoder does not."""
+    from codec.model import ENCODER_PARTS
+    state = training_state()
+    torch.save(state, tmp_path / "ck.pt")
+    first = export(str(tmp_path / "ck.pt"), str(tmp_path / "a"))
+    encoder = {k: v + 0.01 if k.startswith(ENCODER_PARTS) else v for k, v in state.items()}
+    torch.save(encoder, tmp_path / "enc.pt")
+    assert export(str(tmp_path / "enc.pt"), str(tmp_path / "b")) == first
+    assert (tmp_path / "a" / "encoder.pt").read_bytes() != (tmp_path / "b" / "encoder.pt").read_bytes()
+    decoder = {k: v + 0.01 if k.startswith("syn_y.") else v for k, v in state.items()}
+    torch.save(decoder, tmp_path / "dec.pt")
+    assert export(str(tmp_path / "dec.pt"), str(tmp_path / "c")) != first
+    integer_model.cache_clear()
