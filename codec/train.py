@@ -103,12 +103,17 @@ def train_step(model: Codec, opt, x, mid, ky, kuv, lambdas, rate_w: float, amp: 
     mse = ((rec - x) ** 2).flatten(1).mean(1)
     bpp = bits / (x.shape[0] * x.shape[2] * x.shape[3])
     loss = (lambdas[mid] * 255 ** 2 * mse).mean() + rate_w * bpp
+    _optimise(opt, loss)
+    return loss.detach(), bpp.detach(), mse.detach()
+
+
+def _optimise(opt, loss):
+    """Backward, clip the gradient norm to 1, step; a rare non-finite step is dropped, not applied."""
     opt.zero_grad(set_to_none=True)
     loss.backward()
-    gnorm = torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-    if torch.isfinite(gnorm):         # a rare non-finite step is dropped, not applied
+    gnorm = torch.nn.utils.clip_grad_norm_([p for g in opt.param_groups for p in g["params"]], 1.0)
+    if torch.isfinite(gnorm):
         opt.step()
-    return loss.detach(), bpp.detach(), mse.detach()
 
 
 def decoder_step(model: Codec, opt, x, mid, ky, kuv, lambdas, amp: bool):
@@ -124,11 +129,7 @@ def decoder_step(model: Codec, opt, x, mid, ky, kuv, lambdas, amp: bool):
     rec = reconstruct_rgb(y_rec.float(), uv_rec.float())
     mse = ((rec - x) ** 2).flatten(1).mean(1)
     loss = (lambdas[mid] * 255 ** 2 * mse).mean()
-    opt.zero_grad(set_to_none=True)
-    loss.backward()
-    gnorm = torch.nn.utils.clip_grad_norm_([p for g in opt.param_groups for p in g["params"]], 1.0)
-    if torch.isfinite(gnorm):
-        opt.step()
+    _optimise(opt, loss)
     return loss.detach(), mse.detach()
 
 
@@ -185,7 +186,7 @@ def main(argv=None):
                          "bf16; measure with bench/train_step.py first)")
     ap.add_argument("--part", choices=("all", *PARTS), default="all",
                     help="train only part of the model: 'synthesis' (analysis, hyper-prior, gains frozen, so "
-                         "rates stay; about 1.6x the full step's speed on CPU) or 'encoder' (analysis and "
+                         "rates stay; 1.3x the full step's speed on this project's CPU) or 'encoder' (analysis and "
                          "hyper-encoder; the decoder stays as it is)")
     ap.add_argument("--eval-every", type=float, default=5.0, help="minutes between validations")
     args = ap.parse_args(argv)
