@@ -59,15 +59,12 @@ def picture_row(model, rgb: np.ndarray, steps: int, window: int = 256) -> dict:
     import torch
     import torch.nn.functional as F
 
-    from codec.colour import rgb_to_ycbcr, upsample_420, ycbcr_to_rgb
+    from codec.colour import downsample_420, rgb_to_ycbcr, ycbcr420_to_rgb
     h, w = rgb.shape[0] // 64 * 64, rgb.shape[1] // 64 * 64
     x = torch.from_numpy(np.ascontiguousarray(rgb[:h, :w])).permute(2, 0, 1)[None].float() / 255
     ycc = rgb_to_ycbcr(x)
-    uv = F.avg_pool2d(ycc[:, 1:], 2)
-
-    def rgb_of(luma, chroma):
-        return ycbcr_to_rgb(torch.cat([luma, upsample_420(chroma)], 1))
-
+    uv = downsample_420(ycc[:, 1:])
+    rgb_of = ycbcr420_to_rgb
     with torch.no_grad():
         lat_y, lat_uv = model.analyse(ycc)
         luma = model.syn_y(lat_y) + 0.5

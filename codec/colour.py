@@ -32,3 +32,8 @@ def downsample_420(uv: torch.Tensor) -> torch.Tensor:
 
 def upsample_420(uv: torch.Tensor) -> torch.Tensor:
     return F.interpolate(uv, scale_factor=2, mode="bilinear", align_corners=False)
+
+
+def ycbcr420_to_rgb(luma: torch.Tensor, chroma: torch.Tensor) -> torch.Tensor:
+    """Y (B,1,H,W) and Cb, Cr (B,2,H/2,W/2) -> RGB (B,3,H,W): how every decoded picture becomes RGB."""
+    return ycbcr_to_rgb(torch.cat([luma, upsample_420(chroma)], 1))

@@ -13,6 +13,8 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from .colour import downsample_420
+
 C_LUMA, C_CHROMA = 160, 96
 Z_MAX = 31
 SIGMA0 = 0.11
@@ -241,7 +243,7 @@ class Codec(nn.Module):
 
     def analyse(self, ycc):
         """Luma latent from Y, chroma latent from the 4:2:0 (box-filtered) Cb, Cr planes."""
-        return self.ana_y(ycc[:, :1] - 0.5), self.ana_uv(F.avg_pool2d(ycc[:, 1:], 2) - 0.5)
+        return self.ana_y(ycc[:, :1] - 0.5), self.ana_uv(downsample_420(ycc[:, 1:]) - 0.5)
 
     def decoded_latents(self, ycc, model_id, keep_y, keep_uv):
         """The latents a decoder receives (rounded residuals, skip applied), without gradients: what the

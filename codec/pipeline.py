@@ -377,7 +377,7 @@ def synthesise(model, lat_y, lat_uv) -> np.ndarray:
     pixel by one code value); pictures up to STRIPE_ROWS latent rows are one pass."""
     import torch
 
-    from .colour import upsample_420, ycbcr_to_rgb
+    from .colour import ycbcr420_to_rgb
     h = lat_y.shape[2]
     out = np.empty((h * 16, lat_y.shape[3] * 16, 3), np.uint8)
     for r0 in range(0, h, STRIPE_ROWS):
@@ -385,7 +385,7 @@ def synthesise(model, lat_y, lat_uv) -> np.ndarray:
         a, b = max(0, r0 - STRIPE_HALO), min(h, r1 + STRIPE_HALO)
         y_rec = model.syn_y(lat_y[:, :, a:b]) + 0.5
         uv_rec = model.syn_uv(lat_uv[:, :, a:b], lat_y[:, :, a:b]) + 0.5
-        rgb = ycbcr_to_rgb(torch.cat([y_rec, upsample_420(uv_rec)], 1))[0, :, (r0 - a) * 16:(r1 - a) * 16]
+        rgb = ycbcr420_to_rgb(y_rec, uv_rec)[0, :, (r0 - a) * 16:(r1 - a) * 16]
         out[r0 * 16:r1 * 16] = (rgb.clamp(0, 1) * 255).round().to(torch.uint8).permute(1, 2, 0).numpy()
     return out
 

@@ -63,7 +63,7 @@ def refine(model, rgb: np.ndarray, an: Analysis, model_id: int, bdl: tuple[int, 
     import torch
     import torch.nn.functional as F
 
-    from .colour import upsample_420, ycbcr_to_rgb
+    from .colour import ycbcr420_to_rgb
     from .pipeline import _to_tensor
     if iters <= 0:
         return an
@@ -101,7 +101,7 @@ def refine(model, rgb: np.ndarray, an: Analysis, model_id: int, bdl: tuple[int, 
             with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
                 uv = model.syn_uv(y_hat[1], y_hat[0]).float() + 0.5
                 luma = model.syn_y(y_hat[0]).float() + 0.5
-            rec = ycbcr_to_rgb(torch.cat([luma, upsample_420(uv)], 1))
+            rec = ycbcr420_to_rgb(luma, uv)
             mse = F.mse_loss(rec[..., :h, :w], x[..., :h, :w])
             loss = lam * mse + bits / (w * h)
             for g in opt.param_groups:

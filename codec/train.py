@@ -21,7 +21,7 @@ import torch
 import torch.nn.functional as F
 from PIL import Image
 
-from .colour import rgb_to_ycbcr, ycbcr_to_rgb, upsample_420
+from .colour import rgb_to_ycbcr, ycbcr420_to_rgb
 from .model import C_CHROMA, C_LUMA, ENCODER_PARTS, LAMBDAS, NUM_MODELS, Codec
 from .refine import native_bf16
 
@@ -53,10 +53,6 @@ def random_batch(images, batch, crop, gen: np.random.Generator):
     return torch.stack(out).float() / 255.0
 
 
-def reconstruct_rgb(y_rec, uv_rec):
-    return ycbcr_to_rgb(torch.cat([y_rec, upsample_420(uv_rec)], 1))
-
-
 def prefix_masks(batch, prob, gen, device):
     """Nested channel dropout: some samples keep only a random prefix of channels (multiples of 8).
     Built as one comparison per component, not a write per sample (each write is a GPU launch)."""
@@ -80,7 +76,7 @@ def evaluate(model: Codec, images, device) -> list[dict]:
             _, h, w = im.shape
             x = im[:, : h // 64 * 64, : w // 64 * 64].unsqueeze(0).float().to(device) / 255.0
             y_rec, uv_rec, bits, _ = model(rgb_to_ycbcr(x), torch.tensor([mid], device=device), train=False)
-            rec = reconstruct_rgb(y_rec, uv_rec).clamp(0, 1)
+            rec = ycbcr420_to_rgb(y_rec, uv_rec).clamp(0, 1)
             mse = F.mse_loss((rec * 255).round(), x * 255).item()
             bpp.append(bits.item() / (x.shape[2] * x.shape[3]))
             psnr.append(10 * math.log10(255 ** 2 / mse))
@@ -99,7 +95,7 @@ def train_step(model: Codec, opt, x, mid, ky, kuv, lambdas, rate_w: float, amp: 
         ycc = ycc.contiguous(memory_format=torch.channels_last)
     with torch.autocast(x.device.type, dtype=torch.bfloat16, enabled=amp):
         y_rec, uv_rec, bits, _ = model(ycc, mid, ky, kuv, skip=skip)
-    rec = reconstruct_rgb(y_rec.float(), uv_rec.float())
+    rec = ycbcr420_to_rgb(y_rec.float(), uv_rec.float())
     mse = ((rec - x) ** 2).flatten(1).mean(1)
     bpp = bits / (x.shape[0] * x.shape[2] * x.shape[3])
     loss = (lambdas[mid] * 255 ** 2 * mse).mean() + rate_w * bpp
@@ -126,7 +122,7 @@ def decoder_step(model: Codec, opt, x, mid, ky, kuv, lambdas, amp: bool):
     with torch.autocast(x.device.type, dtype=torch.bfloat16, enabled=amp):
         y_rec = model.syn_y(yy_hat) + 0.5
         uv_rec = model.syn_uv(yuv_hat, yy_hat) + 0.5
-    rec = reconstruct_rgb(y_rec.float(), uv_rec.float())
+    rec = ycbcr420_to_rgb(y_rec.float(), uv_rec.float())
     mse = ((rec - x) ** 2).flatten(1).mean(1)
     loss = (lambdas[mid] * 255 ** 2 * mse).mean()
     _optimise(opt, loss)
@@ -214,7 +210,7 @@ def main(argv=None):
         model = model.to(memory_format=torch.channels_last)
     groups = param_groups(model, args.lr) if args.part == "all" else freeze_all_but(model, args.part)
     opt = torch.optim.Adam(groups, lr=args.lr, fused=device.type == "cuda")
-    step, done_s, history = 0, 0.0, []
+    step, history = 0, []
     if args.resume:
         if args.resume == "shipped":
             from .weights import training_state

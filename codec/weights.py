@@ -61,8 +61,6 @@ def load_networks():
     """The complete float model (torch imported here, never by syntax-only code), with no part left at its
     random initialisation: the hyper-scale decoder is rebuilt from its integer form and runs fake-quantised,
     so its float forward matches the integer runtime. Decoding itself uses the integer path."""
-    import torch
-
     from .model import Codec
     model = Codec()
     model.load_state_dict(training_state())
