@@ -20,7 +20,7 @@ from jpegai_fmt.limits import Limits, check_decode
 from jpegai_fmt.markers import Marker
 from jpegai_fmt.pih import default_component, default_fields
 
-from . import entropy
+from . import efe, entropy
 from .entropy.hsd import hyper_scale_decode
 from .entropy.sigma import residual_rows as rows_from_sigma, sigma_skip_index
 from .weights import IntegerModel, integer_model
@@ -33,6 +33,9 @@ INDEX_STEP = 8                           # channel-index granularity (the refere
 BDL_RANGE = (-1069, 702)                 # what the reference encoder produces (PIH-008)
 LEVEL_MAX_SAMPLES = (6_220_800, 24_883_200, 99_532_800, 149_817_600, 398_131_200)
 LEVEL_MODELS_IS = ({2}, {2, 3}, {0, 1, 2, 3})
+# the picture goes in and comes out as 4:4:4 RGB and is coded 4:2:0 inside, which is also what gives the EFE
+# linear post-filter its four up-sampling phases (codestream.md §6)
+SOURCE_444_CODED_420 = {"s_ver_minus1": 0, "s_hor_minus1": 0, "c_ver_minus1": 1, "c_hor_minus1": 1}
 # sRGB output: the decoder converts to RGB (colour_transform_idx 1), so matrix = identity
 SRGB_RDI = {"cicp_info_present_flag": 1, "mdcv_info_present_flag": 0, "clli_info_present_flag": 0,
             "dm_present_flag": 0, "ri_reserved_zero_4bits": 0, "colour_primaries": 1,
@@ -51,6 +54,7 @@ class EncodeSettings:
     channel_index: bool = True            # write the extraction index into the UDI record
     container: bool = False               # wrap in a .jai file (so a rate target counts the file's bytes)
     refine: int = 0                       # encoder-side latent refinement steps (codec/refine.py); 0 = off
+    post_filter: bool = True              # fit the EFE linear chroma filter (codec/efe.py) where it pays
 
     def __post_init__(self):
         if not 0 <= self.refine <= MAX_REFINE_STEPS:
@@ -68,6 +72,7 @@ class Analysis:
     z: list[np.ndarray]                   # per component (C, h_z, w_z) int in -31..31
     mu: list[np.ndarray]
     hsd: list[np.ndarray]                 # integer HSD output per component
+    ton: dict | None = None               # TON fields fitted for this picture (post-filter), over all-off
 
 
 @dataclass
@@ -87,6 +92,20 @@ def gain_step(gain_log: np.ndarray, bdl: int) -> np.ndarray:
     """Quantisation gain per channel from Q7 log units, rounded to 10 fractional bits (entropy.md 5.3)."""
     g = np.exp((np.asarray(gain_log, np.float64) + bdl) * LOG_K / 128.0)
     return np.round(g * 1024.0) / 1024.0 + 1e-9
+
+
+def dequantise(mu, r: np.ndarray, gain_log: np.ndarray, bdl: int):
+    """Decoded latent mu + r / gain (torch, float32), the same arithmetic in encoder and decoder."""
+    import torch
+    m = torch.from_numpy(gain_step(gain_log, bdl)).float().view(-1, 1, 1)
+    return mu + torch.from_numpy(r).float() / m
+
+
+def operating_lambda(model_id: int, bdl: int) -> float:
+    """The regime's training lambda moved by BDL: distortion scales with the step squared, and so does the
+    rate-distortion slope at high rate."""
+    from .model import LAMBDAS
+    return LAMBDAS[model_id] * math.exp(2 * bdl * LOG_K / 128.0)
 
 
 def level_for(width: int, height: int, model_id: int) -> int:
@@ -144,6 +163,29 @@ def analyse(model, rgb: np.ndarray) -> Analysis:
     return Analysis(w, h, coded, [l[0].numpy() for l in lat], zi, mu, hsd_outputs(im, zi, h_lat, w_lat))
 
 
+def with_post_filter(model, rgb: np.ndarray, an: Analysis, s: EncodeSettings) -> Analysis:
+    """The analysis with TON fields fitted for the operating point of `s`: the decoder's own latents and
+    planes (same arithmetic, same stripes) against the source, so the filter is fitted to what decodes."""
+    import dataclasses
+
+    import torch
+
+    from .colour import rgb_to_ycbcr
+    im = integer_model()
+    lat = []
+    for c in (0, 1):
+        rows = component_rows(im, an.hsd[c], c, s.model_id, s.bdl[c])
+        r = residual_symbols(an, c, im.gains[c][s.model_id], s.bdl[c])
+        r[rows == entropy.SKIP_ROW] = 0
+        r[s.num_chs[c]:] = 0
+        lat.append(dequantise(torch.from_numpy(an.mu[c]), r, im.gains[c][s.model_id], s.bdl[c]).unsqueeze(0))
+    with torch.no_grad():
+        luma, chroma = synthesise_planes(model, lat[0], lat[1])
+        source = rgb_to_ycbcr(_to_tensor(rgb, an.coded))[0].numpy()
+    ton = efe.fit(luma, chroma, source, (an.height, an.width), operating_lambda(s.model_id, s.bdl[0]))
+    return dataclasses.replace(an, ton=ton)
+
+
 def residual_symbols(an: Analysis, c: int, gain_log: np.ndarray, bdl: int) -> np.ndarray:
     m = gain_step(gain_log, bdl)[:, None, None]
     return np.rint((an.y[c] - an.mu[c]) * m).astype(np.int32)
@@ -179,7 +221,7 @@ def encode_analysis(an: Analysis, s: EncodeSettings) -> bytes:
     soz = build_memory(entropy.encode_z([(an.z[c] + Z_OFFSET, z_tables[c]) for c in (0, 1)], s.threads))
     fields = _pih_fields(an, s)
     udi = _udi_record(im.model_set, s, index_parts)
-    data = build_codestream(fields, soz=soz, sorp=payload[0], sors=payload[1], rdi=SRGB_RDI, udi=udi)
+    data = build_codestream(fields, soz=soz, sorp=payload[0], sors=payload[1], ton=an.ton, rdi=SRGB_RDI, udi=udi)
     if s.container:
         from jpegai_fmt.container import wrap
         data = wrap(data)
@@ -198,7 +240,7 @@ def _pih_fields(an: Analysis, s: EncodeSettings) -> dict:
     fields = default_fields(w, h, decoder_profile_id=0, num_synthesis_transforms_minus1=0,
                             synthesis_transform_id=[0], level_idc=level_for(w, h, s.model_id),
                             diff_display_img_width=w - an.width, diff_display_img_height=h - an.height,
-                            model_id=s.model_id, multi_threading_z=mt,
+                            model_id=s.model_id, multi_threading_z=mt, **SOURCE_444_CODED_420,
                             beta_displacement_log_plus_2048_0=s.bdl[0] + 2048, component=comps)
     if mt:
         fields["log2_num_threads_z_minus1"] = lg
@@ -329,6 +371,10 @@ def decode(data: bytes, luma_channels: int | None = None, chroma_channels: int |
     t0 = time.perf_counter()
     st = parse_state(data, limits)
     p = st.cs.pih
+    try:
+        efe.check_supported(st.cs.ton)
+    except efe.UnsupportedTool as e:
+        raise DecodeError(str(e), path="TON") from None
     keep = [min(x if x is not None else C_MAX[c], p.num_chs[c]) for c, x in enumerate((luma_channels,
                                                                                        chroma_channels))]
     h_lat, w_lat = p.latent_size
@@ -357,9 +403,8 @@ def decode(data: bytes, luma_channels: int | None = None, chroma_channels: int |
         for c in (0, 1):
             z = torch.from_numpy(st.z[c]).float().unsqueeze(0)
             mu = ents[c].hmd(z, h_lat, w_lat)[0]
-            m = torch.from_numpy(gain_step(st.im.gains[c][p["model_id"]], p.bdl[c])).float().view(-1, 1, 1)
-            lat.append((mu + torch.from_numpy(r[c]).float() / m).unsqueeze(0))
-        out = synthesise(model, lat[0], lat[1])
+            lat.append(dequantise(mu, r[c], st.im.gains[c][p["model_id"]], p.bdl[c]).unsqueeze(0))
+        out = synthesise(model, lat[0], lat[1], st.cs.ton)
     dw, dh = p.display_size
     out = out[:dh, :dw].copy()
     t2 = time.perf_counter()
@@ -370,24 +415,41 @@ STRIPE_ROWS = 48          # latent rows synthesised at once (768 picture rows)
 STRIPE_HALO = 4           # latent rows of context each side: the synthesis reaches 3.6 (luma), 2.9 (chroma)
 
 
-def synthesise(model, lat_y, lat_uv) -> np.ndarray:
-    """Decoded latents (1, C, h, w) -> RGB uint8 (16h, 16w, 3), in horizontal stripes so that peak memory
-    stays bounded for large pictures. The halo covers the networks' reach, so each stripe's rows are computed
-    from the same latent values as a whole-picture pass (float summation order aside, which may move a rare
-    pixel by one code value); pictures up to STRIPE_ROWS latent rows are one pass."""
-    import torch
-
-    from .colour import ycbcr420_to_rgb
+def _stripes(model, lat_y, lat_uv):
+    """(r0, r1, a, Y, CbCr) per horizontal stripe: latent rows r0..r1 synthesised from rows a..b around them.
+    Stripes bound peak memory for large pictures. The halo covers the networks' reach (and the post-filter's
+    two samples), so each stripe's rows are computed from the same latent values as a whole-picture pass
+    (float summation order aside, which may move a rare pixel by one code value); pictures up to STRIPE_ROWS
+    latent rows are one pass."""
     h = lat_y.shape[2]
-    out = np.empty((h * 16, lat_y.shape[3] * 16, 3), np.uint8)
     for r0 in range(0, h, STRIPE_ROWS):
         r1 = min(h, r0 + STRIPE_ROWS)
         a, b = max(0, r0 - STRIPE_HALO), min(h, r1 + STRIPE_HALO)
-        y_rec = model.syn_y(lat_y[:, :, a:b]) + 0.5
-        uv_rec = model.syn_uv(lat_uv[:, :, a:b], lat_y[:, :, a:b]) + 0.5
-        rgb = ycbcr420_to_rgb(y_rec, uv_rec)[0, :, (r0 - a) * 16:(r1 - a) * 16]
+        yield (r0, r1, a, model.syn_y(lat_y[:, :, a:b]) + 0.5,
+               model.syn_uv(lat_uv[:, :, a:b], lat_y[:, :, a:b]) + 0.5)
+
+
+def synthesise(model, lat_y, lat_uv, ton: dict | None = None) -> np.ndarray:
+    """Decoded latents (1, C, h, w) -> RGB uint8 (16h, 16w, 3); chroma up-sampled by the TON post-filter
+    where it is on (codec/efe.py), bilinearly elsewhere."""
+    import torch
+
+    from .colour import ycbcr_to_rgb
+    out = np.empty((lat_y.shape[2] * 16, lat_y.shape[3] * 16, 3), np.uint8)
+    for r0, r1, a, y_rec, uv_rec in _stripes(model, lat_y, lat_uv):
+        ycc = torch.cat([y_rec, efe.upsample(ton, y_rec, uv_rec)], 1)
+        rgb = ycbcr_to_rgb(ycc)[0, :, (r0 - a) * 16:(r1 - a) * 16]
         out[r0 * 16:r1 * 16] = (rgb.clamp(0, 1) * 255).round().to(torch.uint8).permute(1, 2, 0).numpy()
     return out
+
+
+def synthesise_planes(model, lat_y, lat_uv) -> tuple[np.ndarray, np.ndarray]:
+    """Decoded Y (16h, 16w) and Cb, Cr (2, 8h, 8w) before up-sampling, float32, stripe by stripe as decoded."""
+    ys, uvs = [], []
+    for r0, r1, a, y_rec, uv_rec in _stripes(model, lat_y, lat_uv):
+        ys.append(y_rec[0, 0, (r0 - a) * 16:(r1 - a) * 16].numpy())
+        uvs.append(uv_rec[0, :, (r0 - a) * 8:(r1 - a) * 8].numpy())
+    return np.concatenate(ys), np.concatenate(uvs, 1)
 
 
 def decode_array(data: bytes, luma_channels: int | None = None, chroma_channels: int | None = None) -> np.ndarray:
@@ -402,20 +464,24 @@ def encode(rgb: np.ndarray, *, bpp: float | None = None, settings: EncodeSetting
 
     With refinement, the rate search runs first on the analysis latents to pick the operating point,
     the latents are refined for it, and BDL is searched again (inside the chosen regime) on the refined
-    latents, since refinement moves the rate a little."""
+    latents, since refinement moves the rate a little. The post-filter is fitted at the chosen point and
+    BDL searched once more with its bytes counted."""
     from .refine import refine
     from .weights import load_networks
     model = model or load_networks()
     an = analyse(model, rgb)
     s = settings or EncodeSettings()
     if bpp is None:
-        return encode_analysis(refine(model, rgb, an, s.model_id, s.bdl, s.refine, progress=progress,
-                                      num_chs=s.num_chs), s)
+        an = refine(model, rgb, an, s.model_id, s.bdl, s.refine, progress=progress, num_chs=s.num_chs)
+        return encode_analysis(with_post_filter(model, rgb, an, s) if s.post_filter else an, s)
     data, chosen = search_rate(an, bpp, s, progress)
-    if not s.refine:
-        return data
-    an = refine(model, rgb, an, chosen.model_id, chosen.bdl, s.refine, progress=progress, num_chs=s.num_chs)
-    return search_rate(an, bpp, chosen, progress, models=(chosen.model_id,))[0]
+    if s.refine:
+        an = refine(model, rgb, an, chosen.model_id, chosen.bdl, s.refine, progress=progress, num_chs=s.num_chs)
+        data, chosen = search_rate(an, bpp, chosen, progress, models=(chosen.model_id,))
+    if s.post_filter:
+        an = with_post_filter(model, rgb, an, chosen)
+        data, chosen = search_rate(an, bpp, chosen, progress, models=(chosen.model_id,))
+    return data
 
 
 def search_rate(an: Analysis, target_bpp: float, base: EncodeSettings, progress=None,

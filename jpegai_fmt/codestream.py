@@ -203,11 +203,12 @@ def build_codestream(pih: dict[str, Any], *, soz: bytes, sorp: list[bytes], sors
 
     Entropy payloads are complete (see layout.build_*); SORP/SORS take one payload, or one
     per independent region. TON and RDI are always written (all tools off / no colour
-    description when not given), as the reference encoder does.
+    description when not given), as the reference encoder does; `ton` holds the fields that differ
+    from the all-off default.
     """
     header = parse_pih(build_pih(pih, syntax), syntax=syntax)
     parts: list[tuple[Marker, bytes]] = [(Marker.PIH, header.to_bytes()),
-                                         (Marker.TON, build_ton(ton or default_ton(header), header))]
+                                         (Marker.TON, build_ton({**default_ton(header), **(ton or {})}, header))]
     if udi is not None:
         parts.append((Marker.UDI, bytes(udi)))
     parts.append((Marker.RDI, build_rdi(rdi or EMPTY_RDI)))

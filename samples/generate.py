@@ -324,6 +324,8 @@ def valid_streams(cat: Catalogue, enc: Encoder) -> dict[str, bytes]:
                                                                   c_hor_minus1=0))
     pv("hdr-444-coded-420", "4:4:4 source coded 4:2:0", lambda f: f.update(s_ver_minus1=0, s_hor_minus1=0,
                                                                             c_ver_minus1=1, c_hor_minus1=1))
+    pv("hdr-420", "4:2:0 source (no coded-subsampling fields, no eICCI flag)",
+       lambda f: f.update(s_ver_minus1=1, s_hor_minus1=1, c_ver_minus1=None, c_hor_minus1=None))
     pv("hdr-422", "4:2:2 source coded 4:2:2 (eICCI flag present: quirk K7)",
        lambda f: f.update(s_ver_minus1=0, s_hor_minus1=1, c_ver_minus1=0), allow=("TON-004",))
     pv("hdr-colour-none", "colour_transform_idx 0", lambda f: f.update(colour_transform_idx=0))
@@ -594,15 +596,18 @@ def invalid_streams(cat: Catalogue, bases: dict[str, bytes]) -> None:
     # TON
     def ton_set(**s):
         def fn(t, h):
-            fs = {"best_cand_idx": [1, 0], "fL_0": 1, "minSymbol": 0, "maxSymbol": 3, "weights_u": [1] * 2}
+            phases = 1 if h.coded_subsampling == h.source_subsampling else 4
+            length = s.get("fL_0", 1)
+            fs = {"best_cand_idx": [1, 0], "fL_0": 1, "minSymbol": 0, "maxSymbol": 3,
+                  "weights_u": [1] * (phases + 1) * length * length}
             fs.update(s)
             t.update(EFE_linear_filter_enabled_flag=1, B1=[0, 0], filter_set=[fs, copy.deepcopy(fs)])
         return fn
     good_ton = restream(base, ton=ton_set())
     bad("ton-001-candidate", set_bits(good_ton, "TON/filter_set[1]/best_cand_idx", 9 << 4),
         "EFE linear best_cand_idx 9", "TON-001")
-    edit("ton-002-fl-zero", "EFE linear fL 0 for an enabled plane", "TON-002", ton=ton_set(fL_0=0, weights_u=[]))
-    edit("ton-002-fl-long", "EFE linear fL 5: warning", "TON-002", ton=ton_set(fL_0=5, weights_u=[0] * 50))
+    edit("ton-002-fl-zero", "EFE linear fL 0 for an enabled plane", "TON-002", ton=ton_set(fL_0=0))
+    edit("ton-002-fl-long", "EFE linear fL 5: warning", "TON-002", ton=ton_set(fL_0=5))
     edit_nl = restream(base, ton=lambda t, h: t.update(EFE_nonlinear_filter_enabled_flag=1, nonlinear={
         "minSymbol": 0, "maxSymbol": 1, "mask1_enabled_flag": 1, "mask2_enabled_flag": 0, "bS": 1,
         "len_mask_y": 1, "len_mask_x": 1, "W5": [[2, 1]], "nonLinear_enabled_U_flag": 0,

@@ -1,0 +1,222 @@
+"""EFE linear, the TON tool that turns the decoded 4:2:0 chroma into full-resolution chroma with weights the
+encoder fits for each picture (codestream.md §6).
+
+The syntax sends, per chroma plane, four polyphase L x L filters on the decoded chroma and one L x L filter
+on the decoded luma; how the reference applies them is not public. Our reading (PROJECT DECISION, recorded in
+docs/entropy-decisions.md), for output sample (2i+a, 2j+b) of a plane whose filter set 0 entry is on:
+
+    C(2i+a, 2j+b) = m + sum w[2a+b][u][v] * (C'(i+u, j+v) - m) + sum k[u][v] * Y'(2i+a+u, 2j+b+v)
+
+with C', Y' the decoded planes in [0, 1], u and v over O(L) = -floor((L-1)/2) .. floor(L/2), edge samples
+repeated, m = B1 / 100 / 255, weight = (code - 32767) / 2^11, codes = value + minSymbol. Only partition
+candidate 1 (one region, the whole picture) is defined; filter set 1 stays empty. A plane without a filter is
+up-sampled bilinearly, exactly as when the tool is off.
+
+The encoder fits the weights by least squares. The target is not the source chroma but the chroma that
+minimises the RGB error given the luma error the decoder will make (RGB mixes both, so chroma can cancel part
+of the luma error); a plane keeps its filter only where the distortion saved is worth the bits at the
+operating point's lambda.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from .colour import KB, KG, KR
+
+CODE_ZERO = 32767
+FRAC_BITS = 11
+MAX_LENGTH = 4                    # the longest filter the port accepts (TON-002 warns above)
+PHASES = 4
+# d(R, G, B) / d(Cb, Cr) of the BT.709 inverse transform (codec.colour)
+_RGB_FROM_CHROMA = np.array([[0.0, 2 * (1 - KR)],
+                             [-KB * 2 * (1 - KB) / KG, -KR * 2 * (1 - KR) / KG],
+                             [2 * (1 - KB), 0.0]])
+# RGB squared error per unit of Cb, Cr error, and the chroma error that best cancels a unit luma error
+_Q = _RGB_FROM_CHROMA.T @ _RGB_FROM_CHROMA
+RGB_WEIGHT = np.diag(_Q).copy()
+LUMA_CANCEL = -np.linalg.solve(_Q, _RGB_FROM_CHROMA.sum(0))
+
+
+class UnsupportedTool(ValueError):
+    """A TON setting this decoder does not implement."""
+
+
+def offsets(length: int) -> range:
+    return range(-((length - 1) // 2), length // 2 + 1)
+
+
+def check_supported(ton: dict | None) -> None:
+    """Refuse TON tools whose decoding this model set does not define, instead of silently ignoring them."""
+    if not ton:
+        return
+    names = [n for n, on in (("LSBS", any(ton.get("lsbs_enable_flag", (0, 0)))),
+                             ("eICCI", ton.get("icci_enable_flag")),
+                             ("nonlinear EFE", ton.get("EFE_nonlinear_filter_enabled_flag")),
+                             ("LEF", ton.get("LEF_enabled_flag"))) if on]
+    if ton.get("EFE_linear_filter_enabled_flag"):
+        sets = ton["filter_set"]
+        if any(sets[1]["best_cand_idx"]):
+            names.append("EFE linear filter set 1")
+        for plane, idx in enumerate(sets[0]["best_cand_idx"]):
+            if idx not in (0, 1):
+                names.append(f"EFE linear partition candidate {idx} (plane {'UV'[plane]})")
+            elif idx and not 1 <= sets[0][f"fL_{plane}"] <= MAX_LENGTH:
+                names.append(f"EFE linear filter length {sets[0][f'fL_{plane}']} (plane {'UV'[plane]})")
+    if names:
+        raise UnsupportedTool(f"TON enables {', '.join(names)}, which this model set does not decode")
+
+
+def plane_weights(ton: dict, plane: int) -> tuple[float, np.ndarray, np.ndarray] | None:
+    """(m, chroma weights (4, L, L), luma weights (L, L)) of a plane's filter, or None where it is off."""
+    if not ton or not ton.get("EFE_linear_filter_enabled_flag"):
+        return None
+    fs = ton["filter_set"][0]
+    if fs["best_cand_idx"][plane] != 1:
+        return None
+    length = fs[f"fL_{plane}"]
+    codes = np.asarray(fs["weights_" + "uv"[plane]], np.int64) + fs["minSymbol"]
+    w = (codes - CODE_ZERO) / float(1 << FRAC_BITS)
+    taps = length * length
+    return (ton["B1"][plane] / 100.0 / 255.0, w[:PHASES * taps].reshape(PHASES, length, length),
+            w[PHASES * taps:].reshape(length, length))
+
+
+def upsample(ton: dict | None, luma, chroma):
+    """Decoded Y (B,1,H,W) and Cb, Cr (B,2,H/2,W/2) -> full-resolution Cb, Cr (B,2,H,W)."""
+    import torch
+    import torch.nn.functional as F
+
+    from .colour import upsample_420
+    planes = []
+    for c in (0, 1):
+        pw = plane_weights(ton, c)
+        if pw is None:
+            planes.append(upsample_420(chroma[:, c:c + 1]))
+            continue
+        m, wc, wy = pw
+        length = wy.shape[0]
+        pad = ((length - 1) // 2, length // 2) * 2
+        kc = torch.from_numpy(wc).to(chroma.dtype).unsqueeze(1)
+        ky = torch.from_numpy(wy).to(luma.dtype).view(1, 1, length, length)
+        up = F.pixel_shuffle(F.conv2d(F.pad(chroma[:, c:c + 1] - m, pad, mode="replicate"), kc), 2)
+        planes.append(m + up + F.conv2d(F.pad(luma, pad, mode="replicate"), ky))
+    return torch.cat(planes, 1)
+
+
+# ------------------------------------------------------------------------------------------- encoder
+
+def _normal_equations(luma, chroma, target, m, size, rows=64):
+    """Per phase, the Gram matrix, right-hand side and target energy of the longest filter's features
+    (chroma taps then luma taps over O(MAX_LENGTH)), over the display area; float64, in row chunks."""
+    h, w = size
+    off = offsets(MAX_LENGTH)
+    lo, hi = -off[0], off[-1]
+    cp = np.pad(chroma - m, ((lo, hi), (lo, hi)), mode="edge")
+    yp = np.pad(luma, ((lo, hi), (lo, hi)), mode="edge")
+    n_feat = 2 * len(off) ** 2
+    gram = np.zeros((PHASES, n_feat, n_feat))
+    rhs = np.zeros((PHASES, n_feat))
+    energy = np.zeros(PHASES)
+    for a in (0, 1):
+        for b in (0, 1):
+            p = 2 * a + b
+            ni, nj = (h - a + 1) // 2, (w - b + 1) // 2      # half-res positions whose sample is displayed
+            for i0 in range(0, ni, rows):
+                i1 = min(ni, i0 + rows)
+                feats = [cp[lo + i0 + u:lo + i1 + u, lo + v:lo + nj + v] for u in off for v in off]
+                feats += [yp[lo + 2 * i0 + a + u:lo + 2 * i1 + a + u:2, lo + b + v:lo + 2 * nj + b + v:2]
+                          for u in off for v in off]
+                x = np.stack(feats, -1).reshape(-1, n_feat).astype(np.float64)
+                t = (target[2 * i0 + a:2 * i1 + a:2, b:2 * nj + b:2] - m).reshape(-1).astype(np.float64)
+                gram[p] += x.T @ x
+                rhs[p] += x.T @ t
+                energy[p] += t @ t
+    return gram, rhs, energy
+
+
+def _select(length: int) -> np.ndarray:
+    """Indices of O(length)'s chroma and luma taps among the longest filter's features."""
+    off = list(offsets(MAX_LENGTH))
+    keep = [off.index(u) * len(off) + off.index(v) for u in offsets(length) for v in offsets(length)]
+    return np.array(keep + [len(off) ** 2 + k for k in keep])
+
+
+def _fit_plane(gram, rhs, energy, length):
+    """Least-squares weights for one filter length: (codes in coding order, squared error with them)."""
+    sel = _select(length)
+    taps = length * length
+    n = PHASES * taps + taps
+    a = np.zeros((n, n))
+    r = np.zeros(n)
+    for p in range(PHASES):
+        idx = np.r_[p * taps:(p + 1) * taps, PHASES * taps:n]
+        a[np.ix_(idx, idx)] += gram[p][np.ix_(sel, sel)]
+        r[idx] += rhs[p][sel]
+    w = np.linalg.solve(a + 1e-9 * np.trace(a) / n * np.eye(n), r)
+    codes = np.clip(np.rint(w * (1 << FRAC_BITS)) + CODE_ZERO, 0, 65535).astype(np.int64)
+    wq = (codes - CODE_ZERO) / float(1 << FRAC_BITS)
+    return codes, float(energy.sum() - 2 * wq @ r + wq @ a @ wq)
+
+
+def _bilinear_error(chroma, target, size) -> float:
+    import torch
+
+    from .colour import upsample_420
+    h, w = size
+    up = upsample_420(torch.from_numpy(np.ascontiguousarray(chroma, np.float32))[None, None])[0, 0].numpy()
+    return float(((up[:h, :w].astype(np.float64) - target[:h, :w]) ** 2).sum())
+
+
+def _set_bits(codes: dict[int, np.ndarray]) -> int:
+    """Bits of filter set 0 holding these planes' codes (fL, minSymbol, maxSymbol, b(maxSymbol) weights)."""
+    bits = 8 + 4 * len(codes) + 32
+    if codes:
+        allc = np.concatenate(list(codes.values()))
+        bits += len(allc) * int(allc.max() - allc.min()).bit_length()
+    return bits
+
+
+def fit(luma: np.ndarray, chroma: np.ndarray, source_ycc: np.ndarray, size: tuple[int, int], lam: float) -> dict:
+    """TON fields for this picture (over the all-off default): EFE linear with the filters that pay for
+    themselves, or the tool off.
+
+    luma (H, W) and chroma (2, H/2, W/2) are the decoded planes, source_ycc (3, H, W) the source in YCbCr,
+    size the displayed (height, width), lam the operating point's lambda in lambda * 255^2 * MSE(RGB) + bpp;
+    costs are compared in bits for the whole picture."""
+    h, w = size
+    luma_err = luma[:h, :w].astype(np.float64) - source_ycc[0, :h, :w]
+    scale = lam * 255.0 ** 2 / 3.0            # RGB squared error (summed) -> bits
+    options, means = [], []
+    for c in (0, 1):
+        target = source_ycc[1 + c, :h, :w] + LUMA_CANCEL[c] * luma_err
+        m = round(float(source_ycc[1 + c, :h, :w].mean()) * 255.0 * 100.0)
+        means.append(m)
+        gram, rhs, energy = _normal_equations(luma, chroma[c], target, m / 100.0 / 255.0, size)
+        opts = {0: (None, scale * RGB_WEIGHT[c] * _bilinear_error(chroma[c], target, size))}
+        for length in range(1, MAX_LENGTH + 1):
+            codes, sse = _fit_plane(gram, rhs, energy, length)
+            opts[length] = (codes, scale * RGB_WEIGHT[c] * sse)
+        options.append(opts)
+    best, best_cost = (0, 0), options[0][0][1] + options[1][0][1]
+    for lu in options[0]:
+        for lv in options[1]:
+            on = {c: options[c][ln][0] for c, ln in ((0, lu), (1, lv)) if ln}
+            if not on:
+                continue
+            cost = options[0][lu][1] + options[1][lv][1] + 30 + _set_bits(on) + 40
+            if cost < best_cost:
+                best, best_cost = (lu, lv), cost
+    fields = {"EFE_linear_filter_enabled_flag": int(any(best))}
+    if not any(best):
+        return fields
+    codes = {c: options[c][ln][0] for c, ln in enumerate(best) if ln}
+    lo = int(min(x.min() for x in codes.values()))
+    hi = int(max(x.max() for x in codes.values()))
+    set0 = {"best_cand_idx": [int(bool(ln)) for ln in best], "minSymbol": lo, "maxSymbol": hi - lo}
+    for c, ln in enumerate(best):
+        if ln:
+            set0[f"fL_{c}"] = ln
+            set0["weights_" + "uv"[c]] = [int(v) - lo for v in codes[c]]
+    fields["B1"] = means
+    fields["filter_set"] = [set0, {"best_cand_idx": [0, 0], "minSymbol": 0, "maxSymbol": 0}]
+    return fields
