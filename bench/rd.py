@@ -5,7 +5,7 @@ JPEG (4:2:0), WebP and AVIF at matching rates. Prints per-codec RD points, BD-ra
 With --refine N a second series of ours is measured in the same run: the same operating points with N
 steps of encoder-side latent refinement (codec/refine.py); its BD-rate against plain ours is the gain.
 
-    python bench/rd.py [--val DIR] [--limit N] [--crop S] [--refine N] [--out DIR]
+    python bench/rd.py [--val DIR] [--limit N] [--crop S] [--refine N] [--without-post-filter] [--out DIR]
     python bench/rd.py --report bench/results/rd.json     # rewrite rd.md/rd.png from a saved run
 """
 from __future__ import annotations
@@ -53,14 +53,15 @@ def pil_points(name, ref):
     return pts
 
 
-def our_points(model, ref, refine_steps=0):
-    from codec.pipeline import EncodeSettings, analyse, decode, encode_analysis
+def our_points(model, ref, refine_steps=0, post_filter=True):
+    from codec.pipeline import EncodeSettings, analyse, decode, encode_analysis, with_post_filter
     from codec.refine import refine
     an = analyse(model, ref)
     pts = []
     for mid, bdl in OURS:
         s = EncodeSettings(model_id=mid, bdl=(bdl, bdl), channel_index=False)
-        data = encode_analysis(refine(model, ref, an, mid, s.bdl, refine_steps), s)
+        coded = refine(model, ref, an, mid, s.bdl, refine_steps)
+        data = encode_analysis(with_post_filter(model, ref, coded, s) if post_filter else coded, s)
         pts.append(measure(ref, decode(data, model=model).rgb, len(data)))
     return pts
 
@@ -117,10 +118,12 @@ def report(run: dict) -> str:
     lines = ["# Rate-distortion on the validation set", "",
              f"{len(per_image)} pictures from `{run['val']}`, {run['size']}; our sizes are real stream "
              f"sizes (container excluded). Run time {run['run_s']:.0f} s.", ""]
-    for series, steps in ours.items():
+    for series, how in ours.items():
+        how = _settings(how)
         mean = [{k: float(np.mean([e[series][i][k] for e in per_image])) for k in ("bpp", *METRICS)}
                 for i in range(len(OURS))]
-        what = "encoder as shipped by default" if not steps else f"{steps} steps of latent refinement"
+        what = ("encoder as shipped by default" if not how["refine"] else
+                f"{how['refine']} steps of latent refinement") + ("" if how["post_filter"] else ", post-filter off")
         lines += [f"{series} ({what}):", "",
                   "| model_id, BDL | bpp | PSNR-RGB | PSNR-YUV 6:1:1 | MS-SSIM (Y) |", "|---|---|---|---|---|"]
         for (mid, bdl), q in zip(OURS, mean):
@@ -149,6 +152,11 @@ def report(run: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _settings(how) -> dict:
+    """A series' encoder settings; runs saved before the post-filter existed stored only refinement steps."""
+    return how if isinstance(how, dict) else {"refine": how, "post_filter": False}
+
+
 def val_pictures(folder: str, limit: int = 0, crop: int = 0):
     """(file name, RGB array) of the folder's PNGs in name order: the first `limit` (0 = all), each cut to its
     centre crop x crop (0 = whole). Exits with a message when there are none."""
@@ -172,6 +180,9 @@ def main(argv=None):
     ap.add_argument("--crop", type=int, default=0, help="use the centre S x S crop of each picture (quick runs)")
     ap.add_argument("--refine", type=int, default=0, metavar="N",
                     help="also measure ours with N steps of latent refinement")
+    ap.add_argument("--without-post-filter", action="store_true",
+                    help="also measure ours with the EFE linear post-filter off (its gain is the BD-rate of ours "
+                         "against this series)")
     ap.add_argument("--out", default=os.path.join(HERE, "results"))
     ap.add_argument("--report", metavar="RD_JSON", help="measure nothing: rewrite rd.md and rd.png from a saved run")
     args = ap.parse_args(argv)
@@ -184,13 +195,17 @@ def main(argv=None):
     from codec.weights import load_networks
     torch.set_num_threads(max(1, os.cpu_count() or 1))
     model = load_networks()
-    ours = {"ours": 0, **({f"ours+refine{args.refine}": args.refine} if args.refine else {})}
+    ours = {"ours": {"refine": 0, "post_filter": True}}
+    if args.refine:
+        ours[f"ours+refine{args.refine}"] = {"refine": args.refine, "post_filter": True}
+    if args.without_post_filter:
+        ours["ours-no-post-filter"] = {"refine": 0, "post_filter": False}
     t0 = time.time()
     per_image = []
     for name, ref in val_pictures(args.val, args.limit, args.crop):
         entry = {"image": name}
-        for series, steps in ours.items():
-            entry[series] = our_points(model, ref, steps)
+        for series, how in ours.items():
+            entry[series] = our_points(model, ref, how["refine"], how["post_filter"])
         for name in PIL_CODECS:
             entry[name] = pil_points(name, ref)
         per_image.append(entry)

@@ -25,8 +25,8 @@ import numpy as np
 
 from jpegai_fmt.limits import Limits, check_refine
 
-from .model import LAMBDAS, SKIP_THRESHOLD, gaussian_bits, sigma_from_index
-from .pipeline import LOG_K, Analysis, gain_step
+from .model import SKIP_THRESHOLD, gaussian_bits, sigma_from_index
+from .pipeline import Analysis, gain_step, operating_lambda
 from .weights import integer_model
 
 
@@ -46,10 +46,6 @@ def native_bf16() -> bool:
 def default_lr(steps: int) -> float:
     """Fewer steps need larger ones: 0.03 was best for 10 steps, 0.01 for 100 (validation crops)."""
     return 0.1 / math.sqrt(steps)
-
-
-def operating_lambda(model_id: int, bdl: int) -> float:
-    return LAMBDAS[model_id] * math.exp(2 * LOG_K * bdl / 128.0)
 
 
 def refine(model, rgb: np.ndarray, an: Analysis, model_id: int, bdl: tuple[int, int], iters: int,

@@ -141,11 +141,13 @@ def _as_rgb(array) -> np.ndarray:
 
 def encode(array, *, bpp: float | None = None, model_id: int | None = None, bdl: int = 0,
            container: bool = True, threads: int = 1, regions: tuple[int, int] = (1, 1),
-           luma_channels: int | None = None, chroma_channels: int | None = None, refine: int = 0) -> bytes:
+           luma_channels: int | None = None, chroma_channels: int | None = None, refine: int = 0,
+           post_filter: bool = True) -> bytes:
     """Encode uint8 RGB (H, W, 3) or grey (H, W) with our model set; returns .jai bytes, or a raw
     codestream with `container=False`. Give `bpp` (searches model_id and BDL) or `model_id`/`bdl`.
     `refine` > 0 spends that many gradient steps choosing better latents for this picture (slower
-    encoding, fewer bits for the same quality; the stream decodes the same way).
+    encoding, fewer bits for the same quality; the stream decodes the same way). `post_filter` fits the
+    EFE linear chroma filter (TON) where it pays for its bits.
 
     >>> data = jpegai_fmt.encode(np.asarray(Image.open("photo.png").convert("RGB")), bpp=0.5)
     """
@@ -161,7 +163,8 @@ def encode(array, *, bpp: float | None = None, model_id: int | None = None, bdl:
     s = EncodeSettings(model_id=2 if model_id is None else model_id, bdl=(bdl, bdl), threads=threads,
                        num_chs=(C_MAX[0] if luma_channels is None else luma_channels,
                                 C_MAX[1] if chroma_channels is None else chroma_channels),
-                       regions=tuple(regions), container=container, refine=refine)
+                       regions=tuple(regions), container=container, refine=refine,
+                       post_filter=post_filter)
     return codec_encode(rgb, bpp=bpp, settings=s, model=networks())
 
 

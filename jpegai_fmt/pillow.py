@@ -93,7 +93,8 @@ def _save(im: Image.Image, fp, filename, save_all: bool = False) -> None:
     import numpy as np
     data = picture.encode(np.asarray(rgb), bpp=opts.get("bpp"), model_id=opts.get("model_id"),
                       bdl=int(opts.get("bdl", 0)), threads=int(opts.get("threads", 1)),
-                      refine=int(opts.get("refine", 0)), container=False)
+                      refine=int(opts.get("refine", 0)), post_filter=bool(opts.get("post_filter", True)),
+                      container=False)
     if container:
         from .container import wrap
         exif = opts.get("exif")

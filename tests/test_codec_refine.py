@@ -10,7 +10,8 @@ torch = pytest.importorskip("torch")
 
 from codec import pipeline as P  # noqa: E402
 from codec.metrics import psnr_rgb  # noqa: E402
-from codec.refine import operating_lambda, refine  # noqa: E402
+from codec.pipeline import operating_lambda  # noqa: E402
+from codec.refine import refine  # noqa: E402
 from codec.weights import load_networks  # noqa: E402
 
 

@@ -33,6 +33,9 @@ def add_parser(subparsers) -> None:
                    help="encoder-side latent refinement: gradient steps per picture (0 = off, the default; "
                         "10 saves about 9 %% of the bits at equal PSNR, 100 about 14 %%; a step costs about "
                         "0.12 s per 0.4 MP on 2 cores)")
+    p.add_argument("--no-post-filter", dest="post_filter", action="store_false",
+                   help="leave chroma to bilinear up-sampling instead of fitting the EFE linear filter (TON) "
+                        "where it pays for its bits")
     p.add_argument("--threads", type=int, default=1, choices=(1, 2, 4, 8, 16), help="ANS threads per substream")
     p.add_argument("--regions", default="1x1", metavar="RxC", help="spatial regions, rows x columns")
     p.add_argument("--independent-regions", action="store_true", help="one segment per region")
@@ -53,7 +56,7 @@ def _settings(args):
     return EncodeSettings(model_id=2 if args.model_id is None else args.model_id, bdl=(args.bdl, args.bdl),
                           threads=args.threads, num_chs=(args.luma_channels, args.chroma_channels),
                           regions=(rows, cols), independent_regions=args.independent_regions,
-                          container=not args.raw, refine=args.refine)
+                          container=not args.raw, refine=args.refine, post_filter=args.post_filter)
 
 
 def run(args) -> int:

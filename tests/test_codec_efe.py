@@ -1,0 +1,102 @@
+"""EFE linear post-filter: the signalled weights mean what codec/efe.py says, the encoder's fit pays on a real
+photo, and a decoder refuses TON tools it does not implement."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+
+from codec import efe  # noqa: E402
+from codec import pipeline as P  # noqa: E402
+from codec.colour import rgb_to_ycbcr, upsample_420  # noqa: E402
+from codec.metrics import psnr_rgb  # noqa: E402
+from codec.weights import load_networks  # noqa: E402
+from jpegai_fmt.codestream import parse_codestream  # noqa: E402
+from jpegai_fmt.errors import DecodeError  # noqa: E402
+import jpegai_fmt  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def model():
+    return load_networks()
+
+
+@pytest.fixture(scope="module")
+def picture(photo):
+    return photo(384, 256, top=200, left=300)
+
+
+def _bilinear_ton(mean_code: int, luma_tap: float = 0.0) -> dict:
+    """Filter set 0 with the 2x bilinear up-sampler written as four 3x3 phases, and one luma tap."""
+    one_d = {0: np.array([0.25, 0.75, 0.0]), 1: np.array([0.0, 0.75, 0.25])}
+    phases = [np.outer(one_d[a], one_d[b]) for a in (0, 1) for b in (0, 1)]
+    luma = np.zeros((3, 3))
+    luma[1, 1] = luma_tap
+    codes = np.rint(np.concatenate([*(p.ravel() for p in phases), luma.ravel()]) * 2048).astype(int) + 32767
+    lo = int(codes.min())
+    set0 = {"best_cand_idx": [1, 0], "fL_0": 3, "minSymbol": lo, "maxSymbol": int(codes.max()) - lo,
+            "weights_u": [int(c) - lo for c in codes]}
+    return {"EFE_linear_filter_enabled_flag": 1, "B1": [mean_code, 0],
+            "filter_set": [set0, {"best_cand_idx": [0, 0], "minSymbol": 0, "maxSymbol": 0}]}
+
+
+def _through_stream(model, picture, ton):
+    """The TON fields as a decoder reads them back from a real stream of ours."""
+    an = P.analyse(model, picture)
+    an.ton = ton
+    cs = parse_codestream(P.encode_analysis(an, P.EncodeSettings(post_filter=False)))
+    return cs.ton
+
+
+def test_weights_follow_the_coding_order_and_phase_convention(model, picture):
+    gen = torch.Generator().manual_seed(0)
+    luma, chroma = torch.rand(1, 1, 32, 48, generator=gen), torch.rand(1, 2, 16, 24, generator=gen)
+    ton = _through_stream(model, picture, _bilinear_ton(12345))
+    out = efe.upsample(ton, luma, chroma)
+    assert torch.allclose(out, upsample_420(chroma), atol=1e-6)     # phases 2a+b, taps row-major, m cancels
+    ton = _through_stream(model, picture, _bilinear_ton(12345, luma_tap=0.5))
+    out = efe.upsample(ton, luma, chroma)
+    assert torch.allclose(out[:, :1], upsample_420(chroma[:, :1]) + 0.5 * luma, atol=1e-6)
+    assert torch.equal(out[:, 1:], upsample_420(chroma[:, 1:]))         # V off: bilinear
+
+
+def test_fitted_filter_pays_on_a_real_photo(model, picture):
+    plain = P.encode(picture, settings=P.EncodeSettings(model_id=1, post_filter=False), model=model)
+    data = P.encode(picture, settings=P.EncodeSettings(model_id=1), model=model)
+    ton = parse_codestream(data).ton
+    assert ton["EFE_linear_filter_enabled_flag"] == 1
+    gain = psnr_rgb(picture, P.decode(data, model=model).rgb) - psnr_rgb(picture, P.decode(plain, model=model).rgb)
+    extra = len(data) / len(plain) - 1
+    assert gain > 0.05 and 0 < extra < 0.03, (gain, extra)
+    assert [f.rule for f in jpegai_fmt.validate(data, entropy=True) if f.severity != "I"] == []
+
+
+def test_filter_is_left_off_where_bits_cost_more_than_it_saves(model, picture):
+    an = P.analyse(model, picture)
+    with torch.no_grad():
+        lat = [torch.from_numpy(an.mu[c]).unsqueeze(0) for c in (0, 1)]
+        luma, chroma = P.synthesise_planes(model, lat[0], lat[1])
+        source = rgb_to_ycbcr(torch.from_numpy(np.ascontiguousarray(picture)).permute(2, 0, 1)[None] / 255.0)
+    size = picture.shape[:2]
+    assert efe.fit(luma, chroma, source[0].numpy(), size, 1e-9) == {"EFE_linear_filter_enabled_flag": 0}
+    on = efe.fit(luma, chroma, source[0].numpy(), size, 1.0)
+    assert on["EFE_linear_filter_enabled_flag"] == 1 and on["filter_set"][0]["best_cand_idx"] == [1, 1]
+
+
+@pytest.mark.parametrize("edit,what", [
+    (lambda t: t.update(LEF_enabled_flag=1, LEF_chIdx=3), "LEF"),
+    (lambda t: t["filter_set"][0].update(best_cand_idx=[2, 0]), "partition candidate 2"),
+    (lambda t: t["filter_set"][1].update(best_cand_idx=[0, 1], fL_1=1, weights_v=[0] * 5), "filter set 1"),
+])
+def test_decoder_refuses_tools_it_does_not_implement(model, picture, edit, what):
+    an = P.analyse(model, picture)
+    ton = _bilinear_ton(100)
+    edit(ton)
+    if what.startswith("partition"):
+        ton["filter_set"][0]["weights_u"] = [0] * 2 * 45
+    an.ton = ton
+    data = P.encode_analysis(an, P.EncodeSettings(post_filter=False))
+    with pytest.raises(DecodeError, match=what) as err:
+        P.decode(data, model=model)
+    assert err.value.path == "TON"
