@@ -5,7 +5,8 @@ JPEG (4:2:0), WebP and AVIF at matching rates. Prints per-codec RD points, BD-ra
 With --refine N a second series of ours is measured in the same run: the same operating points with N
 steps of encoder-side latent refinement (codec/refine.py); its BD-rate against plain ours is the gain.
 
-    python bench/rd.py [--val DIR] [--limit N] [--crop S] [--refine N] [--without-post-filter] [--out DIR]
+    python bench/rd.py [--val DIR] [--limit N] [--crop S] [--refine N] [--without-post-filter] [--without-rdoq]
+                       [--out DIR]
     python bench/rd.py --report bench/results/rd.json     # rewrite rd.md/rd.png from a saved run
 """
 from __future__ import annotations
@@ -53,13 +54,13 @@ def pil_points(name, ref):
     return pts
 
 
-def our_points(model, ref, refine_steps=0, post_filter=True):
+def our_points(model, ref, refine_steps=0, post_filter=True, rdoq=True):
     from codec.pipeline import EncodeSettings, analyse, decode, encode_analysis, with_post_filter
     from codec.refine import refine
     an = analyse(model, ref)
     pts = []
     for mid, bdl in OURS:
-        s = EncodeSettings(model_id=mid, bdl=(bdl, bdl), channel_index=False)
+        s = EncodeSettings(model_id=mid, bdl=(bdl, bdl), channel_index=False, rdoq=rdoq)
         coded = refine(model, ref, an, mid, s.bdl, refine_steps)
         data = encode_analysis(with_post_filter(model, ref, coded, s) if post_filter else coded, s)
         pts.append(measure(ref, decode(data, model=model).rgb, len(data)))
@@ -123,7 +124,8 @@ def report(run: dict) -> str:
         mean = [{k: float(np.mean([e[series][i][k] for e in per_image])) for k in ("bpp", *METRICS)}
                 for i in range(len(OURS))]
         what = ("encoder as shipped by default" if not how["refine"] else
-                f"{how['refine']} steps of latent refinement") + ("" if how["post_filter"] else ", post-filter off")
+                f"{how['refine']} steps of latent refinement") + ("" if how["post_filter"] else ", post-filter off") \
+            + ("" if how["rdoq"] else ", RDOQ off")
         lines += [f"{series} ({what}):", "",
                   "| model_id, BDL | bpp | PSNR-RGB | PSNR-YUV 6:1:1 | MS-SSIM (Y) |", "|---|---|---|---|---|"]
         for (mid, bdl), q in zip(OURS, mean):
@@ -153,8 +155,10 @@ def report(run: dict) -> str:
 
 
 def _settings(how) -> dict:
-    """A series' encoder settings; runs saved before the post-filter existed stored only refinement steps."""
-    return how if isinstance(how, dict) else {"refine": how, "post_filter": False}
+    """A series' encoder settings; runs saved before the post-filter and RDOQ existed stored only refinement
+    steps."""
+    return {"post_filter": False, "rdoq": False, **how} if isinstance(how, dict) else \
+        {"refine": how, "post_filter": False, "rdoq": False}
 
 
 def val_pictures(folder: str, limit: int = 0, crop: int = 0):
@@ -183,6 +187,8 @@ def main(argv=None):
     ap.add_argument("--without-post-filter", action="store_true",
                     help="also measure ours with the EFE linear post-filter off (its gain is the BD-rate of ours "
                          "against this series)")
+    ap.add_argument("--without-rdoq", action="store_true",
+                    help="also measure ours with RDOQ off (codec/rdoq.py; refined latents never use it)")
     ap.add_argument("--out", default=os.path.join(HERE, "results"))
     ap.add_argument("--report", metavar="RD_JSON", help="measure nothing: rewrite rd.md and rd.png from a saved run")
     args = ap.parse_args(argv)
@@ -195,17 +201,20 @@ def main(argv=None):
     from codec.weights import load_networks
     torch.set_num_threads(max(1, os.cpu_count() or 1))
     model = load_networks()
-    ours = {"ours": {"refine": 0, "post_filter": True}}
+    default = {"refine": 0, "post_filter": True, "rdoq": True}
+    ours = {"ours": default}
     if args.refine:
-        ours[f"ours+refine{args.refine}"] = {"refine": args.refine, "post_filter": True}
+        ours[f"ours+refine{args.refine}"] = {**default, "refine": args.refine}
     if args.without_post_filter:
-        ours["ours-no-post-filter"] = {"refine": 0, "post_filter": False}
+        ours["ours-no-post-filter"] = {**default, "post_filter": False}
+    if args.without_rdoq:
+        ours["ours-no-rdoq"] = {**default, "rdoq": False}
     t0 = time.time()
     per_image = []
     for name, ref in val_pictures(args.val, args.limit, args.crop):
         entry = {"image": name}
         for series, how in ours.items():
-            entry[series] = our_points(model, ref, how["refine"], how["post_filter"])
+            entry[series] = our_points(model, ref, how["refine"], how["post_filter"], how["rdoq"])
         for name in PIL_CODECS:
             entry[name] = pil_points(name, ref)
         per_image.append(entry)

@@ -55,6 +55,7 @@ class EncodeSettings:
     container: bool = False               # wrap in a .jai file (so a rate target counts the file's bytes)
     refine: int = 0                       # encoder-side latent refinement steps (codec/refine.py); 0 = off
     post_filter: bool = True              # fit the EFE linear chroma filter (codec/efe.py) where it pays
+    rdoq: bool = True                     # rate-distortion optimised quantisation (codec/rdoq.py)
 
     def __post_init__(self):
         if not 0 <= self.refine <= MAX_REFINE_STEPS:
@@ -73,6 +74,7 @@ class Analysis:
     mu: list[np.ndarray]
     hsd: list[np.ndarray]                 # integer HSD output per component
     ton: dict | None = None               # TON fields fitted for this picture (post-filter), over all-off
+    refined: bool = False                 # y was optimised for plain rounding (codec/refine.py): no RDOQ
 
 
 @dataclass
@@ -174,10 +176,7 @@ def with_post_filter(model, rgb: np.ndarray, an: Analysis, s: EncodeSettings) ->
     im = integer_model()
     lat = []
     for c in (0, 1):
-        rows = component_rows(im, an.hsd[c], c, s.model_id, s.bdl[c])
-        r = residual_symbols(an, c, im.gains[c][s.model_id], s.bdl[c])
-        r[rows == entropy.SKIP_ROW] = 0
-        r[s.num_chs[c]:] = 0
+        r = coded_residual(an, c, s, im)[1]
         lat.append(dequantise(torch.from_numpy(an.mu[c]), r, im.gains[c][s.model_id], s.bdl[c]).unsqueeze(0))
     with torch.no_grad():
         luma, chroma = synthesise_planes(model, lat[0], lat[1])
@@ -186,9 +185,24 @@ def with_post_filter(model, rgb: np.ndarray, an: Analysis, s: EncodeSettings) ->
     return dataclasses.replace(an, ton=ton)
 
 
-def residual_symbols(an: Analysis, c: int, gain_log: np.ndarray, bdl: int) -> np.ndarray:
-    m = gain_step(gain_log, bdl)[:, None, None]
-    return np.rint((an.y[c] - an.mu[c]) * m).astype(np.int32)
+def coded_residual(an: Analysis, c: int, s: EncodeSettings, im: IntegerModel) -> tuple[np.ndarray, np.ndarray]:
+    """Rows and residual symbols of component c at the operating point of `s`: rounded, then thinned by RDOQ
+    (codec/rdoq.py) unless turned off or the latents were refined (refinement already chose them for plain
+    rounding; RDOQ on top undid two thirds of its gain on validation crops); skipped positions and channels
+    beyond num_chs hold 0."""
+    from . import rdoq
+    gain_log, bdl = im.gains[c][s.model_id], s.bdl[c]
+    rows = component_rows(im, an.hsd[c], c, s.model_id, bdl)
+    step = gain_step(gain_log, bdl)[:, None, None]
+    scaled = (an.y[c] - an.mu[c]) * step
+    if s.rdoq and not an.refined:
+        gains = rdoq.synthesis_gain()[:C_MAX[0]] if c == 0 else rdoq.synthesis_gain()[C_MAX[0]:]
+        r = rdoq.quantise(scaled, rows, step, gains, operating_lambda(s.model_id, bdl))
+    else:
+        r = np.rint(scaled).astype(np.int32)
+    r[rows == entropy.SKIP_ROW] = 0
+    r[s.num_chs[c]:] = 0
+    return rows, r
 
 
 def encode_analysis(an: Analysis, s: EncodeSettings) -> bytes:
@@ -202,9 +216,7 @@ def encode_analysis(an: Analysis, s: EncodeSettings) -> bytes:
         n = s.num_chs[c]
         if not 0 <= n <= C_MAX[c]:
             raise BuildError(f"num_chs[{c}] = {n} outside 0..{C_MAX[c]}")
-        bdl = s.bdl[c]
-        rows = component_rows(im, an.hsd[c], c, s.model_id, bdl)
-        r = residual_symbols(an, c, im.gains[c][s.model_id], bdl)
+        rows, r = coded_residual(an, c, s, im)
         memories = []
         for reg in regs:
             y0, y1, x0, x1 = reg.latent

@@ -107,4 +107,4 @@ def refine(model, rgb: np.ndarray, an: Analysis, model_id: int, bdl: tuple[int, 
             opt.step()
             if progress:
                 progress()
-    return replace(an, y=[y.detach()[0].numpy() for y in ys])
+    return replace(an, y=[y.detach()[0].numpy() for y in ys], refined=True)
