@@ -71,9 +71,11 @@ class Encoder:
         if crop not in self.analyses:
             self.analyses[crop] = P.analyse(self.model, _picture(crop))
         an, s = self.analyses[crop], P.EncodeSettings(**settings)
+        if s.post_filter:                 # as `encode` does: the filter where it pays (small crops: off)
+            an = P.with_post_filter(self.model, _picture(crop), an, s)
         data = P.encode_analysis(an, s)
         udi = next(seg.payload for seg in split_segments(data) if seg.marker == Marker.UDI)
-        INFO[data] = info_of(P._pih_fields(an, s), None, P.SRGB_RDI, udi)
+        INFO[data] = info_of(P._pih_fields(an, s), an.ton, P.SRGB_RDI, udi)
         return data
 
 
@@ -268,6 +270,8 @@ def valid_streams(cat: Catalogue, enc: Encoder) -> dict[str, bytes]:
     add("enc-tiny-64", enc("tiny", model_id=3), "encoder: minimum picture 64x64, model 3 (level 11)")
     add("enc-display-crop", enc("odd", model_id=1), "encoder: 100x70 shown of 128x128 coded, model 1 (level 12)")
     add("enc-model-0", enc("small", model_id=0, bdl=(-300, -300)), "encoder: model 0 at BDL -300 (level 12)")
+    add("enc-post-filter", enc("wide", model_id=0),
+        "encoder: EFE linear chroma post-filter fitted for the picture (TON), model 0")
     add("enc-beta-uv", enc("small", model_id=2, bdl=(0, 150)), "encoder: independent chroma BDL")
     add("enc-channel-prefix", enc("small", model_id=2, num_chs=(32, 16)), "encoder: 32 luma / 16 chroma channels")
     add("enc-no-index", enc("small", model_id=2, channel_index=False), "encoder: UDI record without channel index")

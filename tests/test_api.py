@@ -9,7 +9,6 @@ from jpegai_fmt import ParseError, build, parse, validate
 from jpegai_fmt.container import wrap
 from jpegai_fmt.layout import build_dependent_residual, build_independent_residual, build_memory
 from jpegai_fmt.pih import default_component, default_fields
-from jpegai_fmt.rdi import build_rdi  # noqa: F401  (RDI with every part is built through build_codestream)
 
 RDI_ALL = dict(cicp_info_present_flag=1, mdcv_info_present_flag=1, clli_info_present_flag=1, dm_present_flag=1,
                ri_reserved_zero_4bits=0, colour_primaries=9, transfer_characteristics=16, matrix_coefficients=9,

@@ -100,3 +100,18 @@ def test_decoder_refuses_tools_it_does_not_implement(model, picture, edit, what)
     with pytest.raises(DecodeError, match=what) as err:
         P.decode(data, model=model)
     assert err.value.path == "TON"
+
+
+def test_sample_stream_with_the_filter_decodes_better_than_without_it(model, photo):
+    """samples/valid/enc-post-filter.jaic is the 'wide' crop of wiki-046 (samples/generate.py); dropping its TON
+    with extract leaves the same stream with bilinear chroma."""
+    from pathlib import Path
+
+    from jpegai_fmt.extract import extract
+    data = (Path(__file__).parent.parent / "samples" / "valid" / "enc-post-filter.jaic").read_bytes()
+    source = photo(576, 320, index=4, top=300, left=100)
+    assert parse_codestream(data).ton["EFE_linear_filter_enabled_flag"] == 1
+    bare = extract(data, drop_ton=True)[0]
+    assert parse_codestream(bare).ton is None
+    with_filter = psnr_rgb(source, P.decode(data, model=model).rgb)
+    assert with_filter > psnr_rgb(source, P.decode(bare, model=model).rgb) + 0.05

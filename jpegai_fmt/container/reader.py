@@ -117,7 +117,7 @@ class ContainerModel:
             lo, hi = idat.payload_offset, idat.end
         else:
             lo, hi = 0, len(self.data)
-        total, parts = 0, []
+        total = 0
         for i, (offset, length) in enumerate(loc.extents):
             start = lo + loc.base_offset + offset
             if length == 0:
