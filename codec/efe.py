@@ -176,13 +176,53 @@ def _set_bits(codes: dict[int, np.ndarray]) -> int:
     return bits
 
 
+def _fields(choice: tuple[int, int], options, means) -> dict:
+    """TON fields for filter lengths (U, V) taken from `options` (0 = plane off)."""
+    fields = {"EFE_linear_filter_enabled_flag": int(any(choice))}
+    if not any(choice):
+        return fields
+    codes = {c: options[c][ln][0] for c, ln in enumerate(choice) if ln}
+    lo = int(min(x.min() for x in codes.values()))
+    hi = int(max(x.max() for x in codes.values()))
+    set0 = {"best_cand_idx": [int(bool(ln)) for ln in choice], "minSymbol": lo, "maxSymbol": hi - lo}
+    for c, ln in enumerate(choice):
+        if ln:
+            set0[f"fL_{c}"] = ln
+            set0["weights_" + "uv"[c]] = [int(v) - lo for v in codes[c]]
+    fields["B1"] = means
+    fields["filter_set"] = [set0, {"best_cand_idx": [0, 0], "minSymbol": 0, "maxSymbol": 0}]
+    return fields
+
+
+def _bits(choice: tuple[int, int], options) -> int:
+    """TON bits the choice adds to the all-off header: B1, filter set 0, the empty filter set 1."""
+    on = {c: options[c][ln][0] for c, ln in enumerate(choice) if ln}
+    return 30 + _set_bits(on) + 40 if on else 0
+
+
+def _decoded_rgb_error(fields: dict, luma: np.ndarray, chroma: np.ndarray, source_ycc: np.ndarray, size) -> float:
+    """Squared error of the 8-bit RGB the decoder outputs with these TON fields (samples in [0, 1])."""
+    import torch
+
+    from .colour import ycbcr_to_rgb
+    h, w = size
+    y = torch.from_numpy(np.ascontiguousarray(luma))[None, None]
+    uv = torch.from_numpy(np.ascontiguousarray(chroma))[None]
+    rgb = ycbcr_to_rgb(torch.cat([y, upsample(fields, y, uv)], 1))[0, :, :h, :w]
+    out = (rgb.clamp(0, 1) * 255).round().double() / 255
+    ref = (ycbcr_to_rgb(torch.from_numpy(source_ycc[None, :, :h, :w]).double())[0] * 255).round() / 255
+    return float(((out - ref) ** 2).sum())
+
+
 def fit(luma: np.ndarray, chroma: np.ndarray, source_ycc: np.ndarray, size: tuple[int, int], lam: float) -> dict:
     """TON fields for this picture (over the all-off default): EFE linear with the filters that pay for
     themselves, or the tool off.
 
     luma (H, W) and chroma (2, H/2, W/2) are the decoded planes, source_ycc (3, H, W) the source in YCbCr,
     size the displayed (height, width), lam the operating point's lambda in lambda * 255^2 * MSE(RGB) + bpp;
-    costs are compared in bits for the whole picture."""
+    costs are compared in bits for the whole picture. The filter lengths are chosen on the least-squares
+    error; whether each plane's filter is sent is then decided on the decoder's real 8-bit RGB output, since
+    clipping hides part of the chroma error (by a third on a bright validation crop)."""
     h, w = size
     luma_err = luma[:h, :w].astype(np.float64) - source_ycc[0, :h, :w]
     scale = lam * 255.0 ** 2 / 3.0            # RGB squared error (summed) -> bits
@@ -197,26 +237,10 @@ def fit(luma: np.ndarray, chroma: np.ndarray, source_ycc: np.ndarray, size: tupl
             codes, sse = _fit_plane(gram, rhs, energy, length)
             opts[length] = (codes, scale * RGB_WEIGHT[c] * sse)
         options.append(opts)
-    best, best_cost = (0, 0), options[0][0][1] + options[1][0][1]
-    for lu in options[0]:
-        for lv in options[1]:
-            on = {c: options[c][ln][0] for c, ln in ((0, lu), (1, lv)) if ln}
-            if not on:
-                continue
-            cost = options[0][lu][1] + options[1][lv][1] + 30 + _set_bits(on) + 40
-            if cost < best_cost:
-                best, best_cost = (lu, lv), cost
-    fields = {"EFE_linear_filter_enabled_flag": int(any(best))}
+    best = min(((lu, lv) for lu in options[0] for lv in options[1]),
+               key=lambda ch: options[0][ch[0]][1] + options[1][ch[1]][1] + _bits(ch, options))
     if not any(best):
-        return fields
-    codes = {c: options[c][ln][0] for c, ln in enumerate(best) if ln}
-    lo = int(min(x.min() for x in codes.values()))
-    hi = int(max(x.max() for x in codes.values()))
-    set0 = {"best_cand_idx": [int(bool(ln)) for ln in best], "minSymbol": lo, "maxSymbol": hi - lo}
-    for c, ln in enumerate(best):
-        if ln:
-            set0[f"fL_{c}"] = ln
-            set0["weights_" + "uv"[c]] = [int(v) - lo for v in codes[c]]
-    fields["B1"] = means
-    fields["filter_set"] = [set0, {"best_cand_idx": [0, 0], "minSymbol": 0, "maxSymbol": 0}]
-    return fields
+        return _fields(best, options, means)
+    real = {ch: scale * _decoded_rgb_error(_fields(ch, options, means), luma, chroma, source_ycc, size)
+            + _bits(ch, options) for ch in {(0, 0), (best[0], 0), (0, best[1]), best}}
+    return _fields(min(real, key=real.get), options, means)
