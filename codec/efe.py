@@ -200,18 +200,26 @@ def _bits(choice: tuple[int, int], options) -> int:
     return 30 + _set_bits(on) + 40 if on else 0
 
 
-def _decoded_rgb_error(fields: dict, luma: np.ndarray, chroma: np.ndarray, source_ycc: np.ndarray, size) -> float:
-    """Squared error of the 8-bit RGB the decoder outputs with these TON fields (samples in [0, 1])."""
+def _decoded_rgb_error(fields: dict, luma: np.ndarray, chroma: np.ndarray, source_ycc: np.ndarray, size,
+                       rows: int = 256) -> float:
+    """Squared error of the 8-bit RGB the decoder outputs with these TON fields (samples in [0, 1]), in
+    stripes of `rows` picture rows with a halo wider than the filter's reach, so memory stays small."""
     import torch
 
     from .colour import ycbcr_to_rgb
     h, w = size
-    y = torch.from_numpy(np.ascontiguousarray(luma))[None, None]
-    uv = torch.from_numpy(np.ascontiguousarray(chroma))[None]
-    rgb = ycbcr_to_rgb(torch.cat([y, upsample(fields, y, uv)], 1))[0, :, :h, :w]
-    out = (rgb.clamp(0, 1) * 255).round().double() / 255
-    ref = (ycbcr_to_rgb(torch.from_numpy(source_ycc[None, :, :h, :w]).double())[0] * 255).round() / 255
-    return float(((out - ref) ** 2).sum())
+    halo = 2 * MAX_LENGTH                 # picture rows; the filter reaches 2 chroma rows = 4 picture rows
+    total = 0.0
+    for r0 in range(0, h, rows):
+        r1 = min(h, r0 + rows)
+        a, b = max(0, r0 - halo), min(luma.shape[0], (r1 + halo + 1) // 2 * 2)     # even: whole chroma rows
+        y = torch.from_numpy(np.ascontiguousarray(luma[a:b]))[None, None]
+        uv = torch.from_numpy(np.ascontiguousarray(chroma[:, a // 2:b // 2]))[None]
+        rgb = ycbcr_to_rgb(torch.cat([y, upsample(fields, y, uv)], 1))[0, :, r0 - a:r1 - a, :w]
+        out = (rgb.clamp(0, 1) * 255).round().double() / 255
+        ref = (ycbcr_to_rgb(torch.from_numpy(source_ycc[None, :, r0:r1, :w]).double())[0] * 255).round() / 255
+        total += float(((out - ref) ** 2).sum())
+    return total
 
 
 def fit(luma: np.ndarray, chroma: np.ndarray, source_ycc: np.ndarray, size: tuple[int, int], lam: float) -> dict:

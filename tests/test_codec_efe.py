@@ -131,3 +131,12 @@ def test_sample_stream_with_the_filter_decodes_better_than_without_it(model, pho
     assert parse_codestream(bare).ton is None
     with_filter = psnr_rgb(source, P.decode(data, model=model).rgb)
     assert with_filter > psnr_rgb(source, P.decode(bare, model=model).rgb) + 0.05
+
+
+def test_decision_error_in_stripes_equals_the_whole_picture():
+    rng = np.random.default_rng(0)
+    luma, chroma = rng.random((192, 128)).astype(np.float32), rng.random((2, 96, 64)).astype(np.float32)
+    source = rng.random((3, 192, 128))
+    ton = _bilinear_ton(12345, luma_tap=0.3)
+    whole = efe._decoded_rgb_error(ton, luma, chroma, source, (187, 121), rows=1000)
+    assert efe._decoded_rgb_error(ton, luma, chroma, source, (187, 121), rows=32) == pytest.approx(whole, rel=1e-12)
