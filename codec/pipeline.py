@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -168,8 +168,6 @@ def analyse(model, rgb: np.ndarray) -> Analysis:
 def with_post_filter(model, rgb: np.ndarray, an: Analysis, s: EncodeSettings) -> Analysis:
     """The analysis with TON fields fitted for the operating point of `s`: the decoder's own latents and
     planes (same arithmetic, same stripes) against the source, so the filter is fitted to what decodes."""
-    import dataclasses
-
     import torch
 
     from .colour import rgb_to_ycbcr
@@ -182,7 +180,7 @@ def with_post_filter(model, rgb: np.ndarray, an: Analysis, s: EncodeSettings) ->
         luma, chroma = synthesise_planes(model, lat[0], lat[1])
         source = rgb_to_ycbcr(_to_tensor(rgb, an.coded))[0].numpy()
     ton = efe.fit(luma, chroma, source, (an.height, an.width), operating_lambda(s.model_id, s.bdl[0]))
-    return dataclasses.replace(an, ton=ton)
+    return replace(an, ton=ton)
 
 
 def coded_residual(an: Analysis, c: int, s: EncodeSettings, im: IntegerModel) -> tuple[np.ndarray, np.ndarray]:
