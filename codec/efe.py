@@ -3,7 +3,7 @@ encoder fits for each picture (codestream.md §6).
 
 The syntax sends, per chroma plane, four polyphase L x L filters on the decoded chroma and one L x L filter
 on the decoded luma; how the reference applies them is not public. Our reading (PROJECT DECISION, recorded in
-docs/entropy-decisions.md), for output sample (2i+a, 2j+b) of a plane whose filter set 0 entry is on:
+docs/codestream-syntax.md), for output sample (2i+a, 2j+b) of a plane whose filter set 0 entry is on:
 
     C(2i+a, 2j+b) = m + sum w[2a+b][u][v] * (C'(i+u, j+v) - m) + sum k[u][v] * Y'(2i+a+u, 2j+b+v)
 
@@ -21,6 +21,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from jpegai_fmt.errors import DecodeError
+
 from .colour import KB, KG, KR
 
 CODE_ZERO = 32767
@@ -37,16 +39,13 @@ RGB_WEIGHT = np.diag(_Q).copy()
 LUMA_CANCEL = -np.linalg.solve(_Q, _RGB_FROM_CHROMA.sum(0))
 
 
-class UnsupportedTool(ValueError):
-    """A TON setting this decoder does not implement."""
-
-
 def offsets(length: int) -> range:
     return range(-((length - 1) // 2), length // 2 + 1)
 
 
 def check_supported(ton: dict | None) -> None:
-    """Refuse TON tools whose decoding this model set does not define, instead of silently ignoring them."""
+    """Refuse (DecodeError at TON) tools whose decoding this model set does not define, instead of silently
+    ignoring them."""
     if not ton:
         return
     names = [n for n, on in (("LSBS", any(ton.get("lsbs_enable_flag", (0, 0)))),
@@ -63,7 +62,7 @@ def check_supported(ton: dict | None) -> None:
             elif idx and not 1 <= sets[0][f"fL_{plane}"] <= MAX_LENGTH:
                 names.append(f"EFE linear filter length {sets[0][f'fL_{plane}']} (plane {'UV'[plane]})")
     if names:
-        raise UnsupportedTool(f"TON enables {', '.join(names)}, which this model set does not decode")
+        raise DecodeError(f"TON enables {', '.join(names)}, which this model set does not decode", path="TON")
 
 
 def plane_weights(ton: dict, plane: int) -> tuple[float, np.ndarray, np.ndarray] | None:
@@ -200,26 +199,30 @@ def _bits(choice: tuple[int, int], options) -> int:
     return 30 + _set_bits(on) + 40 if on else 0
 
 
-def _decoded_rgb_error(fields: dict, luma: np.ndarray, chroma: np.ndarray, source_ycc: np.ndarray, size,
-                       rows: int = 256) -> float:
-    """Squared error of the 8-bit RGB the decoder outputs with these TON fields (samples in [0, 1]), in
-    stripes of `rows` picture rows with a halo wider than the filter's reach, so memory stays small."""
+def _rgb8(ycc):
+    """(B, 3, H, W) YCbCr in [0, 1] -> 8-bit RGB, as the decoder writes it."""
     import torch
 
     from .colour import ycbcr_to_rgb
-    h, w = size
+    return (ycbcr_to_rgb(ycc).clamp(0, 1) * 255).round().to(torch.uint8)
+
+
+def _decoded_rgb_error(fields: dict, luma: np.ndarray, chroma: np.ndarray, source_rgb8, rows: int = 256) -> float:
+    """Squared error (samples in [0, 1]) of the 8-bit RGB the decoder outputs with these TON fields against
+    the source's 8-bit RGB (3, h, w) of the displayed area, in stripes of `rows` picture rows with a halo wider
+    than the filter's reach, so memory stays small."""
+    import torch
+    h, w = source_rgb8.shape[1:]
     halo = 2 * MAX_LENGTH                 # picture rows; the filter reaches 2 chroma rows = 4 picture rows
-    total = 0.0
+    total = 0
     for r0 in range(0, h, rows):
         r1 = min(h, r0 + rows)
         a, b = max(0, r0 - halo), min(luma.shape[0], (r1 + halo + 1) // 2 * 2)     # even: whole chroma rows
         y = torch.from_numpy(np.ascontiguousarray(luma[a:b]))[None, None]
         uv = torch.from_numpy(np.ascontiguousarray(chroma[:, a // 2:b // 2]))[None]
-        rgb = ycbcr_to_rgb(torch.cat([y, upsample(fields, y, uv)], 1))[0, :, r0 - a:r1 - a, :w]
-        out = (rgb.clamp(0, 1) * 255).round().double() / 255
-        ref = (ycbcr_to_rgb(torch.from_numpy(source_ycc[None, :, r0:r1, :w]).double())[0] * 255).round() / 255
-        total += float(((out - ref) ** 2).sum())
-    return total
+        out = _rgb8(torch.cat([y, upsample(fields, y, uv)], 1))[0, :, r0 - a:r1 - a, :w]
+        total += int(((out.int() - source_rgb8[:, r0:r1].int()) ** 2).sum())
+    return total / 255.0 ** 2
 
 
 def fit(luma: np.ndarray, chroma: np.ndarray, source_ycc: np.ndarray, size: tuple[int, int], lam: float) -> dict:
@@ -231,6 +234,7 @@ def fit(luma: np.ndarray, chroma: np.ndarray, source_ycc: np.ndarray, size: tupl
     costs are compared in bits for the whole picture. The filter lengths are chosen on the least-squares
     error; whether each plane's filter is sent is then decided on the decoder's real 8-bit RGB output, since
     clipping hides part of the chroma error (by a third on a bright validation crop)."""
+    import torch
     h, w = size
     luma_err = luma[:h, :w].astype(np.float64) - source_ycc[0, :h, :w]
     scale = lam * 255.0 ** 2 / 3.0            # RGB squared error (summed) -> bits
@@ -249,6 +253,7 @@ def fit(luma: np.ndarray, chroma: np.ndarray, source_ycc: np.ndarray, size: tupl
                key=lambda ch: options[0][ch[0]][1] + options[1][ch[1]][1] + _bits(ch, options))
     if not any(best):
         return _fields(best, options, means)
-    real = {ch: scale * _decoded_rgb_error(_fields(ch, options, means), luma, chroma, source_ycc, size)
+    source_rgb8 = _rgb8(torch.from_numpy(np.ascontiguousarray(source_ycc[None, :, :h, :w])))[0]
+    real = {ch: scale * _decoded_rgb_error(_fields(ch, options, means), luma, chroma, source_rgb8)
             + _bits(ch, options) for ch in {(0, 0), (best[0], 0), (0, best[1]), best}}
     return _fields(min(real, key=real.get), options, means)

@@ -381,10 +381,7 @@ def decode(data: bytes, luma_channels: int | None = None, chroma_channels: int |
     t0 = time.perf_counter()
     st = parse_state(data, limits)
     p = st.cs.pih
-    try:
-        efe.check_supported(st.cs.ton)
-    except efe.UnsupportedTool as e:
-        raise DecodeError(str(e), path="TON") from None
+    efe.check_supported(st.cs.ton)
     keep = [min(x if x is not None else C_MAX[c], p.num_chs[c]) for c, x in enumerate((luma_channels,
                                                                                        chroma_channels))]
     h_lat, w_lat = p.latent_size
