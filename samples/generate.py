@@ -56,7 +56,7 @@ def _picture(name: str) -> np.ndarray:
 
 
 class Encoder:
-    """Our codec, one analysis per crop (the networks run once per picture)."""
+    """Our codec, one picture read and one analysis per crop (the networks run once per picture)."""
 
     def __init__(self):
         import torch
@@ -69,10 +69,11 @@ class Encoder:
     def __call__(self, crop: str, **settings) -> bytes:
         from codec import pipeline as P
         if crop not in self.analyses:
-            self.analyses[crop] = P.analyse(self.model, _picture(crop))
-        an, s = self.analyses[crop], P.EncodeSettings(**settings)
+            rgb = _picture(crop)
+            self.analyses[crop] = rgb, P.analyse(self.model, rgb)
+        (rgb, an), s = self.analyses[crop], P.EncodeSettings(**settings)
         if s.post_filter:                 # as `encode` does: the filter where it pays (small crops: off)
-            an = P.with_post_filter(self.model, _picture(crop), an, s)
+            an = P.with_post_filter(self.model, rgb, an, s)
         data = P.encode_analysis(an, s)
         udi = next(seg.payload for seg in split_segments(data) if seg.marker == Marker.UDI)
         INFO[data] = info_of(P._pih_fields(an, s), an.ton, P.SRGB_RDI, udi)
