@@ -24,7 +24,8 @@ def measure(variant: dict, batch: int, crop: int, seconds: float, device) -> dic
     import numpy as np
     import torch
 
-    from codec.model import LAMBDAS, NUM_MODELS, Codec
+    from codec.design import LAMBDAS, NUM_MODELS
+    from codec.model import Codec
     from codec.train import decoder_step, freeze_all_but, param_groups, prefix_masks, train_step
 
     torch.manual_seed(0)

@@ -4,7 +4,8 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-KR, KB = 0.2126, 0.0722
+from .design import KB, KR
+
 KG = 1.0 - KR - KB
 
 

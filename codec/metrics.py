@@ -9,7 +9,7 @@ import math
 
 import numpy as np
 
-KR, KB = 0.2126, 0.0722
+from .design import KB, KR
 
 
 def _psnr(mse: float, peak: float = 255.0) -> float:

@@ -14,15 +14,10 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from .colour import downsample_420
+from .design import C_CHROMA, C_LUMA, LOG_K, NUM_MODELS, SIGMA0, Z_MAX
+from .entropy.hsd import HSD_MAX
+from .entropy.sigma import SKIP_THRESHOLD
 
-C_LUMA, C_CHROMA = 160, 96
-Z_MAX = 31
-SIGMA0 = 0.11
-LOG_K = math.log(54.82 / 0.11) / 31          # one sigma row = 128 Q7 units
-SKIP_THRESHOLD = 382
-HSD_MAX = 3967
-NUM_MODELS = 4
-LAMBDAS = (0.0018, 0.0054, 0.016, 0.048)   # per model_id, for the loss lambda * 255^2 * MSE(RGB) + bpp
 # parameters only the encoder runs: they choose the symbols, never decide how a stream decodes
 ENCODER_PARTS = ("ana_y.", "ana_uv.", "ent_y.hyper_enc.", "ent_uv.hyper_enc.")
 

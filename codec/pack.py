@@ -4,7 +4,8 @@ with the device tool (it carries at most 64 MiB; the PNGs are several hundred MB
     python -m codec.pack .gpu_data            # ~45 MB: train/*.jpg (q93, 4:4:4) and val/*.jpg (q97)
 
 then on the GPU machine `python -m codec.train --train .gpu_data/train --val .gpu_data/val ...`.
-The validation figures reported in the model card come from the PNGs, never from these copies.
+Training-time validation on the GPU machine reads the JPEG copies (val/*.jpg), so the model card's estimated
+figures from those logs are measured on them; every real-stream figure (bench/rd.py) comes from the PNGs.
 """
 from __future__ import annotations
 

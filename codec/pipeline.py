@@ -21,13 +21,11 @@ from jpegai_fmt.markers import Marker
 from jpegai_fmt.pih import default_component, default_fields
 
 from . import efe, entropy
+from .design import C_MAX, LAMBDAS, LOG_K, Z_MAX
 from .entropy.hsd import hyper_scale_decode
-from .entropy.sigma import residual_rows as rows_from_sigma, sigma_skip_index
+from .entropy.sigma import coding_order, residual_rows as rows_from_sigma, sigma_skip_index
 from .weights import IntegerModel, integer_model
 
-C_MAX = (160, 96)
-Z_OFFSET = 31
-LOG_K = math.log(54.82 / 0.11) / 31
 MAX_REFINE_STEPS = 1000                  # a bound, so a typo cannot run for hours
 INDEX_STEP = 8                           # channel-index granularity (the reference suggests multiples of 16)
 BDL_RANGE = (-1069, 702)                 # what the reference encoder produces (PIH-008)
@@ -52,7 +50,8 @@ class EncodeSettings:
     regions: tuple[int, int] = (1, 1)     # rows, columns
     independent_regions: bool = False
     channel_index: bool = True            # write the extraction index into the UDI record
-    container: bool = False               # wrap in a .jai file (so a rate target counts the file's bytes)
+    container: bool = False               # `encode` wraps the codestream in a .jai file (a rate target still
+                                          # counts codestream bits, the standard's rate, as bench/rd.py does)
     refine: int = 0                       # encoder-side latent refinement steps (codec/refine.py); 0 = off
     post_filter: bool = True              # fit the EFE linear chroma filter (codec/efe.py) where it pays
     rdoq: bool = True                     # rate-distortion optimised quantisation (codec/rdoq.py)
@@ -106,7 +105,6 @@ def dequantise(mu, r: np.ndarray, gain_log: np.ndarray, bdl: int):
 def operating_lambda(model_id: int, bdl: int) -> float:
     """The regime's training lambda moved by BDL: distortion scales with the step squared, and so does the
     rate-distortion slope at high rate."""
-    from .model import LAMBDAS
     return LAMBDAS[model_id] * math.exp(2 * bdl * LOG_K / 128.0)
 
 
@@ -158,7 +156,7 @@ def analyse(model, rgb: np.ndarray) -> Analysis:
         ycc = rgb_to_ycbcr(_to_tensor(rgb, coded))
         lat = list(model.analyse(ycc))
         ents = (model.ent_y, model.ent_uv)
-        z = [ents[c].hyper_enc(lat[c]).round().clamp(-31, 31) for c in (0, 1)]
+        z = [ents[c].hyper_enc(lat[c]).round().clamp(-Z_MAX, Z_MAX) for c in (0, 1)]
         h_lat, w_lat = lat[0].shape[2:]
         mu = [ents[c].hmd(z[c], h_lat, w_lat)[0].numpy() for c in (0, 1)]
     zi = [zz[0].numpy().astype(np.int64) for zz in z]
@@ -204,7 +202,7 @@ def coded_residual(an: Analysis, c: int, s: EncodeSettings, im: IntegerModel) ->
 
 
 def encode_analysis(an: Analysis, s: EncodeSettings) -> bytes:
-    """Entropy-code an analysed picture with the given rate and layout settings."""
+    """Entropy-code an analysed picture with the given rate and layout settings: a raw codestream."""
     im = integer_model()
     w, h = an.coded
     regs = _region_list(w, h, s.regions)
@@ -217,9 +215,8 @@ def encode_analysis(an: Analysis, s: EncodeSettings) -> bytes:
         rows, r = coded_residual(an, c, s, im)
         memories = []
         for reg in regs:
-            y0, y1, x0, x1 = reg.latent
-            seq_rows = rows[:n, y0:y1, x0:x1].reshape(-1)
-            seq_vals = np.where(seq_rows == entropy.SKIP_ROW, 0, r[:n, y0:y1, x0:x1].reshape(-1))
+            seq_rows = coding_order(rows, n, reg.latent)
+            seq_vals = np.where(seq_rows == entropy.SKIP_ROW, 0, coding_order(r, n, reg.latent))
             threads = entropy.encode_residual(seq_vals, seq_rows, s.threads)
             memories.append(build_memory(threads))
             index_parts.append((c, reg, seq_rows, threads))
@@ -228,14 +225,10 @@ def encode_analysis(an: Analysis, s: EncodeSettings) -> bytes:
         else:
             payload[c] = [build_dependent_residual(memories)]
     z_tables = [entropy.z_tables(im.z_freqs[c]) for c in (0, 1)]
-    soz = build_memory(entropy.encode_z([(an.z[c] + Z_OFFSET, z_tables[c]) for c in (0, 1)], s.threads))
+    soz = build_memory(entropy.encode_z([(an.z[c] + Z_MAX, z_tables[c]) for c in (0, 1)], s.threads))
     fields = _pih_fields(an, s)
     udi = _udi_record(im.model_set, s, index_parts)
-    data = build_codestream(fields, soz=soz, sorp=payload[0], sors=payload[1], ton=an.ton, rdi=SRGB_RDI, udi=udi)
-    if s.container:
-        from jpegai_fmt.container import wrap
-        data = wrap(data)
-    return data
+    return build_codestream(fields, soz=soz, sorp=payload[0], sors=payload[1], ton=an.ton, rdi=SRGB_RDI, udi=udi)
 
 
 def _pih_fields(an: Analysis, s: EncodeSettings) -> dict:
@@ -353,7 +346,7 @@ def parse_state(data: bytes, limits: Limits | None = None) -> StreamState:
     z_tables = [entropy.z_tables(im.z_freqs[c]) for c in (0, 1)]
     zs, _ = entropy.decode_z(_thread_bytes(cs.segments[soz_idx].payload, cs.layouts[soz_idx]),
                              [((C_MAX[c], h_z, w_z), z_tables[c]) for c in (0, 1)], p.n_z)
-    z = [zz.astype(np.int64) - Z_OFFSET for zz in zs]
+    z = [zz.astype(np.int64) - Z_MAX for zz in zs]
     hsd = hsd_outputs(im, z, h_lat, w_lat)
     rows = [component_rows(im, hsd[c], c, p["model_id"], p.bdl[c]) for c in (0, 1)]
     return StreamState(cs, im, rows, z, _region_list(w, h, p.region_grid))
@@ -366,8 +359,7 @@ def residual_rows(data: bytes) -> dict:
     for c in (0, 1):
         n = st.cs.pih.num_chs[c]
         for reg in st.regions:
-            y0, y1, x0, x1 = reg.latent
-            out[(c, reg.index)] = st.rows[c][:n, y0:y1, x0:x1].reshape(-1).copy()
+            out[(c, reg.index)] = coding_order(st.rows[c], n, reg.latent).copy()
     return out
 
 
@@ -396,7 +388,7 @@ def decode(data: bytes, luma_channels: int | None = None, chroma_channels: int |
             if reg.index not in mems:
                 continue                      # an absent independent region decodes as zero residual
             y0, y1, x0, x1 = reg.latent
-            seq_rows = st.rows[c][:n, y0:y1, x0:x1].reshape(-1)
+            seq_rows = coding_order(st.rows[c], n, reg.latent)
             vals, _ = entropy.decode_residual(mems[reg.index], seq_rows, nthr,
                                               count=keep[c] * (y1 - y0) * (x1 - x0))
             r[c][:n, y0:y1, x0:x1] = vals.reshape(n, y1 - y0, x1 - x0)
@@ -472,7 +464,8 @@ def encode(rgb: np.ndarray, *, bpp: float | None = None, settings: EncodeSetting
     With refinement, the rate search runs first on the analysis latents to pick the operating point,
     the latents are refined for it, and BDL is searched again (inside the chosen regime) on the refined
     latents, since refinement moves the rate a little. The post-filter is fitted at the chosen point and
-    BDL searched once more with its bytes counted."""
+    BDL searched once more with its bytes counted. The rate counts codestream bits; with `settings.container`
+    the chosen codestream is then wrapped in a .jai file."""
     from .refine import refine
     from .weights import load_networks
     model = model or load_networks()
@@ -480,7 +473,18 @@ def encode(rgb: np.ndarray, *, bpp: float | None = None, settings: EncodeSetting
     s = settings or EncodeSettings()
     if bpp is None:
         an = refine(model, rgb, an, s.model_id, s.bdl, s.refine, progress=progress, num_chs=s.num_chs)
-        return encode_analysis(with_post_filter(model, rgb, an, s) if s.post_filter else an, s)
+        data = encode_analysis(with_post_filter(model, rgb, an, s) if s.post_filter else an, s)
+    else:
+        data = _encode_at_rate(model, rgb, an, bpp, s, progress)
+    if s.container:
+        from jpegai_fmt.container import wrap
+        data = wrap(data)
+    return data
+
+
+def _encode_at_rate(model, rgb, an: Analysis, bpp: float, s: EncodeSettings, progress) -> bytes:
+    """The codestream nearest `bpp`, through the searches `encode` describes."""
+    from .refine import refine
     data, chosen = search_rate(an, bpp, s, progress)
     if s.refine:
         an = refine(model, rgb, an, chosen.model_id, chosen.bdl, s.refine, progress=progress, num_chs=s.num_chs)

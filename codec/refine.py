@@ -25,7 +25,8 @@ import numpy as np
 
 from jpegai_fmt.limits import Limits, check_refine
 
-from .model import SKIP_THRESHOLD, gaussian_bits, sigma_from_index
+from .entropy.sigma import SKIP_THRESHOLD
+from .model import gaussian_bits, sigma_from_index
 from .pipeline import Analysis, gain_step, operating_lambda
 from .weights import integer_model
 

@@ -3,7 +3,9 @@
 Rate-distortion loss over the four rate regimes (model_id 0..3, one lambda each), nested channel dropout
 so that channel prefixes decode well, a distortion-first start, a time-based learning-rate schedule, and
 quantisation-aware fine-tuning of the integer hyper-scale decoder in the last part of the run.
-Resumable: `--resume CKPT` continues from a checkpoint (weights, optimiser, step, elapsed time).
+Resumable: `--resume CKPT` (or `shipped`) starts from a checkpoint's weights, optimiser state and history; the
+run then follows its own schedule (warm-up, decay over its `--minutes`), so a resumed run is a new run that
+starts where the last one's weights are, the way the model card's GPU runs chain.
 `--part synthesis|encoder` fine-tunes one half with the rest frozen (an encoder-only run never changes how
 a stream decodes).
 """
@@ -22,7 +24,8 @@ import torch.nn.functional as F
 from PIL import Image
 
 from .colour import rgb_to_ycbcr, ycbcr420_to_rgb
-from .model import C_CHROMA, C_LUMA, ENCODER_PARTS, LAMBDAS, NUM_MODELS, Codec
+from .design import C_CHROMA, C_LUMA, LAMBDAS, NUM_MODELS
+from .model import ENCODER_PARTS, Codec
 from .refine import native_bf16
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -178,11 +181,11 @@ def main(argv=None):
                     help="bf16 autocast for the transforms (default: on with CUDA, and on CPUs that compute bf16 "
                          "natively, where a step takes about half the float32 time)")
     ap.add_argument("--channels-last", action=argparse.BooleanOptionalAction, default=False,
-                    help="NHWC memory layout for the convolutions (1.17x on this project's 2-core CPU, more with "
+                    help="NHWC memory layout for the convolutions (1.25x on this project's 2-core CPU, 1.16x on top of "
                          "bf16; measure with bench/train_step.py first)")
     ap.add_argument("--part", choices=("all", *PARTS), default="all",
                     help="train only part of the model: 'synthesis' (analysis, hyper-prior, gains frozen, so "
-                         "rates stay; 1.3x the full step's speed on this project's CPU) or 'encoder' (analysis and "
+                         "rates stay; 1.4x the full bf16 step's speed on this project's CPU) or 'encoder' (analysis and "
                          "hyper-encoder; the decoder stays as it is)")
     ap.add_argument("--eval-every", type=float, default=5.0, help="minutes between validations")
     args = ap.parse_args(argv)
@@ -223,7 +226,8 @@ def main(argv=None):
         if "opt" in ck:
             opt.load_state_dict(ck["opt"])
         history = ck.get("history", [])
-        print(f"resumed from {args.resume} (previous steps {ck.get('step')}, {ck.get('elapsed_s', 0):.0f} s)")
+        print(f"resumed from {args.resume} (previous run: {ck.get('step')} steps, {ck.get('elapsed_s', 0):.0f} s); "
+              f"new schedule over {args.minutes} min")
     lambdas = torch.tensor(LAMBDAS, device=device)
     budget = args.minutes * 60
     t0, last_ck, last_eval, log_t, px = time.time(), time.time(), time.time(), time.time(), 0

@@ -77,12 +77,14 @@ def training_state() -> dict:
     holds (`python -m codec.train --resume shipped`): the HSD takes its integer weights back to float
     (exactly the fake-quantised values it was trained with), gains and z tables their integer values."""
     import torch
+
+    from .model import HyperScaleDecoder
     state = {k: v.float() for path in (ENCODER_FILE, DECODER_FILE)
              for k, v in torch.load(path, map_location="cpu").items()}
     d = np.load(INT_FILE)
     for c, prefix in zip(COMPONENTS, ("ent_y", "ent_uv")):
         for i in (1, 2, 3):
-            gain = 16.0 if i == 3 else 1.0           # HyperScaleDecoder.OUT_GAIN, folded in on export
+            gain = HyperScaleDecoder.OUT_GAIN if i == 3 else 1.0     # folded into l3's integers on export
             scale = 2.0 ** d[f"{c}.l{i}.s"].astype(np.float64) * gain
             w = d[f"{c}.l{i}.w"].astype(np.float64) / scale[:, None, None, None]
             b = d[f"{c}.l{i}.b"].astype(np.float64) / scale

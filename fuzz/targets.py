@@ -1,6 +1,6 @@
 """Fuzz targets: each takes arbitrary bytes and may only fail with the project's own errors.
 
-Used by the atheris harness (fuzz/fuzz.py) and by the regression test, which replays every input
+Used by the atheris harness (fuzz/run.py) and by the regression test, which replays every input
 kept in fuzz/corpus-regressions/. Anything other than a JpegAiError escaping a target is a bug,
 as is a valid stream that does not rebuild to the same bytes.
 """

@@ -18,6 +18,7 @@ from textual.widgets import Footer, Header, TabbedContent, TabPane, Tree
 
 from jpegai_fmt.container.writer import write_file
 from jpegai_fmt.errors import JpegAiError
+from jpegai_fmt.render import json_default
 from jpegai_fmt.tree import Node
 
 from .details_pane import DetailsPane
@@ -35,14 +36,8 @@ TABS = {"1": "hex-tab", "2": "findings-tab", "3": "stats-tab", "4": "preview-tab
 FOCUS = {"1": "#hex", "2": "#findings", "3": "#stats"}  # the preview takes no keys of its own
 
 
-def _json_value(value):
-    if isinstance(value, (bytes, bytearray)):
-        return value.hex()
-    return str(value)
-
-
 def tree_json(root: Node) -> bytes:
-    return (json.dumps(root.to_dict(), indent=1, default=_json_value) + "\n").encode()
+    return (json.dumps(root.to_dict(), indent=1, default=json_default) + "\n").encode()
 
 
 class InspectorApp(App):

@@ -17,13 +17,8 @@ from textual.strip import Strip
 from textual.widget import Widget
 from textual.widgets import Static
 
+from codec.metrics import psnr_rgb
 from jpegai_fmt.errors import JpegAiError, ModelMismatchError
-
-
-def psnr(a: np.ndarray, b: np.ndarray) -> float:
-    """PSNR in dB of two uint8 pictures of the same shape (inf when identical)."""
-    mse = float(np.mean((a.astype(np.float64) - b.astype(np.float64)) ** 2))
-    return math.inf if mse == 0 else 10 * math.log10(255.0 ** 2 / mse)
 
 
 def fit(picture: np.ndarray, cols: int, rows: int) -> np.ndarray:
@@ -155,12 +150,8 @@ class Selection:
 
 
 def load_decoder():
-    """The codec's `decode_array` (this import is what pulls in torch): `codec.decode` is its
-    public home, `codec.pipeline` where it lived first."""
-    try:
-        from codec.decode import decode_array
-    except ImportError:
-        from codec.pipeline import decode_array
+    """The codec's `decode_array`: imported only when a preview is asked for, since it pulls in torch."""
+    from codec.pipeline import decode_array
     return decode_array
 
 
@@ -245,7 +236,7 @@ class PreviewPane(Vertical):
             partial = full if self.selection.full else decode_array(data, luma_channels=luma,
                                                                     chroma_channels=chroma)
             used = bytes_used(data, luma, chroma, self.selection.full)
-            quality = psnr(partial, full)
+            quality = psnr_rgb(partial, full)
             message = (f"{self.selection.describe()}  {partial.shape[1]}×{partial.shape[0]}  "
                        f"bytes used {used}  PSNR vs full "
                        f"{'∞' if math.isinf(quality) else f'{quality:.2f}'} dB")

@@ -15,9 +15,6 @@ def _kind(payload: str) -> frozenset:
 
 
 BARE = _kind("bare")
-HEADER = _kind("header")
-ENTROPY = _kind("entropy")
-REGIONED = frozenset(Marker[m["name"]] for m in MARKERS["markers"] if m["regions"])
 
 # The first four bytes of every codestream: SOC then the PIH marker (§2, STR-001).
 MAGIC = bytes.fromhex(MARKERS["magic"])
@@ -25,10 +22,3 @@ MAGIC = bytes.fromhex(MARKERS["magic"])
 # Writer order [PROJECT DECISION] (§12): SOC PIH TON [UDI] RDI SORP... SORS... SOZ [SOQ] EOC.
 WRITER_ORDER = tuple(Marker[name] for name in MARKERS["writer_order"])
 
-
-def marker_name(value: int) -> str:
-    """Name of a known marker, or its hex value."""
-    try:
-        return Marker(value).name
-    except ValueError:
-        return f"0x{value:04X}"

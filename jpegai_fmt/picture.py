@@ -151,7 +151,8 @@ def encode(array, *, bpp: float | None = None, model_id: int | None = None, bdl:
 
     >>> data = jpegai_fmt.encode(np.asarray(Image.open("photo.png").convert("RGB")), bpp=0.5)
     """
-    from codec.pipeline import C_MAX, EncodeSettings
+    from codec.design import C_MAX
+    from codec.pipeline import EncodeSettings
     from codec.pipeline import encode as codec_encode
     if bpp is not None and model_id is not None:
         raise BuildError("give either bpp or model_id, not both")

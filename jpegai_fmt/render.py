@@ -160,6 +160,11 @@ def keyed(node: Node) -> dict:
     return d
 
 
+def json_default(value: Any) -> str:
+    """How the JSON views write what JSON lacks: bytes as hex, anything else as its str."""
+    return value.hex() if isinstance(value, (bytes, bytearray)) else str(value)
+
+
 def print_json(obj: Any) -> None:
-    json.dump(obj, sys.stdout, indent=1, default=lambda v: v.hex() if isinstance(v, (bytes, bytearray)) else str(v))
+    json.dump(obj, sys.stdout, indent=1, default=json_default)
     sys.stdout.write("\n")

@@ -6,20 +6,10 @@ single place where a value from the specification is written down.
 """
 from __future__ import annotations
 
-import json
-from functools import cache
-from importlib import resources
+from spec_tables import load
 
-
-@cache
-def load(name: str) -> dict:
-    """The parsed `spec_tables/codestream_<name>.json`."""
-    text = resources.files("spec_tables").joinpath(f"codestream_{name}.json").read_text(encoding="utf-8")
-    return json.loads(text)
-
-
-MARKERS = load("markers")
-FIELDS = load("fields")
+MARKERS = load("codestream_markers")
+FIELDS = load("codestream_fields")
 CONSTANTS = FIELDS["constants"]
-PROFILES = load("profiles")
-RULES = load("rules")["rules"]
+PROFILES = load("codestream_profiles")
+RULES = load("codestream_rules")["rules"]

@@ -261,9 +261,9 @@ def fake_codec(monkeypatch):
         if luma_channels is None:
             return _gradient()
         return _gradient(shift=(160 - luma_channels) // 8)
-    module = types.ModuleType("codec.decode")
+    module = types.ModuleType("codec.pipeline")
     module.decode_array = decode_array
-    monkeypatch.setitem(sys.modules, "codec.decode", module)
+    monkeypatch.setitem(sys.modules, "codec.pipeline", module)
     return calls
 
 
@@ -296,15 +296,14 @@ def test_preview_decodes_only_when_asked_then_compares_selections(fake_codec):
 ])
 def test_preview_failures_are_messages(monkeypatch, failure, message):
     if failure is None:
-        monkeypatch.setitem(sys.modules, "codec.decode", None)
         monkeypatch.setitem(sys.modules, "codec.pipeline", None)
     else:
-        module = types.ModuleType("codec.decode")
+        module = types.ModuleType("codec.pipeline")
 
         def decode_array(*args, **kwargs):
             raise failure
         module.decode_array = decode_array
-        monkeypatch.setitem(sys.modules, "codec.decode", module)
+        monkeypatch.setitem(sys.modules, "codec.pipeline", module)
 
     async def script(app, pilot):
         await pilot.press("d")

@@ -10,7 +10,8 @@ from inspector.app import tree_json
 from inspector.details_pane import raw_bits
 from inspector.document import Document, node_at_bit, node_at_byte
 from inspector.hex_view import bit_ruler
-from inspector.preview import Selection, fit, half_block_lines, psnr
+from codec.metrics import psnr_rgb as psnr
+from inspector.preview import Selection, fit, half_block_lines
 from inspector.stats_pane import bar, channel_rows, sections
 from jpegai_fmt.codestream import build_codestream
 from jpegai_fmt.pih import default_fields

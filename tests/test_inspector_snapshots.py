@@ -48,11 +48,11 @@ def test_help_screen_80x24(snap_compare):
 
 
 def test_preview_tab_120x40(snap_compare, monkeypatch):
-    module = types.ModuleType("codec.decode")
+    module = types.ModuleType("codec.pipeline")
     y, x = np.mgrid[0:96, 0:128]
     picture = np.stack([x * 2, y * 2, 255 - x - y], axis=-1).clip(0, 255).astype(np.uint8)
     module.decode_array = lambda data, luma_channels=None, chroma_channels=None: picture
-    monkeypatch.setitem(sys.modules, "codec.decode", module)
+    monkeypatch.setitem(sys.modules, "codec.pipeline", module)
 
     async def decode(pilot):
         await pilot.press("4")

@@ -270,3 +270,12 @@ def test_our_udi_record_is_recognised():
 def test_rdi002_follows_h273_v3(field, value, reserved):
     rules = [f.rule for f in validate(stream(rdi=build_rdi(dict(RDI_CICP, **{field: value}))))]
     assert rules == (["RDI-002"] if reserved else [])
+
+
+def test_every_rule_is_documented_with_its_severity():
+    """docs/validation.md's rule table is what users read: it must list every rule id with the table's severity."""
+    import pathlib
+    import re
+    doc = (pathlib.Path(__file__).parent.parent / "docs" / "validation.md").read_text()
+    rows = dict(re.findall(r"^\| ([A-Z]{3}-\d{3}) \| ([EWI](?:/[EWI])?) \|", doc, re.M))
+    assert {rid: rule["severity"] for rid, rule in RULES.items()} == rows

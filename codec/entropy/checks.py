@@ -18,6 +18,7 @@ from jpegai_fmt.markers import Marker
 from jpegai_fmt.rules import Context, flag, register
 
 from .coder import decode_quality_map, decode_residual, decode_z
+from .sigma import coding_order
 
 QP_RANGE = (-8, 8)  # entries of the quality-map table (quirk K8)
 
@@ -52,7 +53,8 @@ def payload_check(ctx: Context) -> None:
     from jpegai_fmt.limits import check_decode
     from jpegai_fmt.udi_record import parse_record
 
-    from ..pipeline import C_MAX, Z_OFFSET, component_rows, hsd_outputs
+    from ..design import C_MAX, Z_MAX
+    from ..pipeline import component_rows, hsd_outputs
     from ..weights import integer_model
     cs, pih = ctx.cs, ctx.cs.pih
     if pih is None:
@@ -80,7 +82,7 @@ def payload_check(ctx: Context) -> None:
     except DecodeError as err:
         flag(ctx.nodes[i][1], "THR-004", f"SOZ thread data ends before every z symbol is decoded: {err.message}")
         return
-    z = [zz.astype(np.int64) - Z_OFFSET for zz in zs]
+    z = [zz.astype(np.int64) - Z_MAX for zz in zs]
     hsd = hsd_outputs(im, z, h_lat, w_lat)
     from jpegai_fmt.geometry import regions
     grid = {r.index: r for r in regions(pih.width, pih.height, *pih.region_grid)}
@@ -94,9 +96,8 @@ def payload_check(ctx: Context) -> None:
                 reg = grid.get(part.index)
                 if reg is None:
                     continue
-                y0, y1, x0, x1 = reg.latent
                 try:
-                    decode_residual(_threads(seg, part.memory), rows[:n, y0:y1, x0:x1].reshape(-1), pih.n_r[c])
+                    decode_residual(_threads(seg, part.memory), coding_order(rows, n, reg.latent), pih.n_r[c])
                 except DecodeError as err:
                     flag(ctx.nodes[k][1], "THR-004", f"{marker.name} region {part.index} thread data ends before "
                                                      f"every residual symbol is decoded: {err.message}")

@@ -24,7 +24,6 @@ except ImportError as exc:  # pragma: no cover - depends on the build
 SKIP_ROW = 255          # row value (uint8; -1 as int8) of a position excluded by the skip mask
 MAX_THREADS = 16        # codestream.md §9.1: n <= 16
 ROW_MAX = tb.NUM_ROWS - 1
-ESCAPE_LIMIT = 32767    # |r| <= bound + 32767 (entropy.md §7.5)
 
 
 def _check_threads(n_threads: int) -> int:

@@ -7,12 +7,12 @@ residual rows and per-channel z distributions alike.
 """
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from functools import lru_cache
-from importlib import resources
 
 import numpy as np
+
+from spec_tables import load
 
 NUM_ROWS = 32
 Z_SYMBOLS = 63          # z symbols 0..62 (ẑ + 31); symbol 63 is the escape
@@ -95,20 +95,18 @@ def build(rows: list[np.ndarray], *, residual: bool) -> TansTables:
     return TansTables(masses, dtab, delta, off, slot, bound)
 
 
-def _spec_json(name: str) -> dict:
-    return json.loads(resources.files("spec_tables").joinpath(name).read_text())
 
 
 @lru_cache(maxsize=1)
 def residual_rows() -> tuple[tuple[int, ...], ...]:
     """The 32 stored residual rows (entropy.md §6.3), masses in §6.1 symbol order."""
-    data = _spec_json("residual_pmf.json")
+    data = load("residual_pmf")
     return tuple(tuple(r) for r in data["rows"])
 
 
 @lru_cache(maxsize=1)
 def residual_bounds() -> tuple[int, ...]:
-    return tuple(_spec_json("residual_pmf.json")["bounds"])
+    return tuple(load("residual_pmf")["bounds"])
 
 
 @lru_cache(maxsize=1)
@@ -147,4 +145,4 @@ def z_tables(freqs: np.ndarray) -> TansTables:
 @lru_cache(maxsize=1)
 def quality_map_table() -> dict:
     """qp -8..8 → step and Iσ offset; SOQ rows by quality_map_entropy_index (spec_tables, §5.4)."""
-    return _spec_json("residual_quality_map.json")
+    return load("residual_quality_map")

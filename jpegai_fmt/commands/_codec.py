@@ -18,14 +18,15 @@ def open_picture(path: str) -> np.ndarray:
 
 
 @contextlib.contextmanager
-def progress(label: str, enabled: bool = True):
-    """A spinner with a step counter on a terminal (work may take seconds); silent when piped."""
+def progress(label: str, enabled: bool = True, counted: bool = True):
+    """A spinner on a terminal (work may take seconds), with a step counter when the work reports its steps
+    (`counted`: call the yielded function once per step); silent when piped."""
     if not (enabled and sys.stderr.isatty()):
         yield lambda: None
         return
     from rich.console import Console
     from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
-    with Progress(SpinnerColumn(), TextColumn(f"{label} {{task.completed}} steps"), TimeElapsedColumn(),
+    with Progress(SpinnerColumn(), TextColumn(f"{label} {{task.completed}} steps" if counted else label), TimeElapsedColumn(),
                   transient=True, console=Console(stderr=True)) as bar:
         task = bar.add_task(label, total=None)
         yield lambda: bar.advance(task)

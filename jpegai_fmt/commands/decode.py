@@ -55,7 +55,7 @@ def run(args) -> int:
     def work(src: str, dst: str) -> dict:
         with open(src, "rb") as fh:
             data = fh.read()
-        with progress("decoding", enabled=single and not args.json):
+        with progress("decoding", enabled=single and not args.json, counted=False):
             dec = decode(codestream_of(data)[1], args.luma_channels, args.chroma_channels, model=model)
         buf = io.BytesIO()
         Image.fromarray(dec.rgb).save(buf, "PNG")

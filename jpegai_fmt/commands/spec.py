@@ -6,11 +6,8 @@ from __future__ import annotations
 
 import argparse
 import json
-from importlib import resources
 
-
-def _load(name: str) -> dict:
-    return json.loads(resources.files("spec_tables").joinpath(f"{name}.json").read_text(encoding="utf-8"))
+from spec_tables import load
 
 
 def _range(value) -> str:
@@ -21,25 +18,25 @@ def _range(value) -> str:
 
 def _fields(section: str):
     rows = [(f["name"], f["coding"], _range(f.get("range")), f.get("condition", ""), f.get("meaning", ""))
-            for f in _load("codestream_fields")[section]]
+            for f in load("codestream_fields")[section]]
     return ("name", "coding", "range", "condition", "meaning"), rows
 
 
 def _markers():
     rows = [(m["name"], m["value"], m["content"], m["payload"], "yes" if m["mandatory"] else "no",
-             f"{m['min']}..{m['max'] if m['max'] is not None else 'n'}") for m in _load("codestream_markers")["markers"]]
+             f"{m['min']}..{m['max'] if m['max'] is not None else 'n'}") for m in load("codestream_markers")["markers"]]
     return ("marker", "value", "content", "payload", "mandatory", "count"), rows
 
 
 def _profiles():
-    d = _load("codestream_profiles")
+    d = load("codestream_profiles")
     rows = [(k, p["name"], ", ".join(d["synthesis_transforms"][str(t)] for t in p["allowed_synthesis"]),
              p["operating_point"]) for k, p in d["decoder_profiles"].items()]
     return ("decoder_profile_id", "name", "synthesis transforms", "operating point"), rows
 
 
 def _levels():
-    d = _load("codestream_profiles")["levels"]
+    d = load("codestream_profiles")["levels"]
     rows = [(f"L0 = {k}", f"at most {v:,} samples") for k, v in d["L0_max_samples"].items()]
     rows += [(f"L1 = {k} ({syntax.upper()})", "model_id " + ", ".join(map(str, v)))
              for syntax, table in d["L1_models"].items() for k, v in table.items()]
@@ -47,23 +44,23 @@ def _levels():
 
 
 def _models():
-    d = _load("codestream_profiles")["models"]
+    d = load("codestream_profiles")["models"]
     return ("model_id", "lambda (rate-distortion trade-off)"), [(k, v) for k, v in d.items()]
 
 
 def _rules():
-    rows = [(rid, r["severity"], r["by"], r["rule"]) for rid, r in _load("codestream_rules")["rules"].items()]
+    rows = [(rid, r["severity"], r["by"], r["rule"]) for rid, r in load("codestream_rules")["rules"].items()]
     return ("rule", "severity", "checked by", "requirement"), rows
 
 
 def _box_rules():
-    rows = [(rid, case, c["severity"], c["message"]) for rid, r in _load("container_rules").items()
+    rows = [(rid, case, c["severity"], c["message"]) for rid, r in load("container_rules").items()
             if not rid.startswith("_") for case, c in r["cases"].items()]
     return ("rule", "case", "severity", "message"), rows
 
 
 def _container():
-    d = _load("container_layout")
+    d = load("container_layout")
     rows = [(k, json.dumps(v) if isinstance(v, (dict, list)) else v) for k, v in d.items()
             if not k.startswith("_") and k != "colr_defaults"]
     return ("key", "value"), rows
@@ -75,7 +72,7 @@ def _udi():
             yield (prefix + f["field"], f.get("coding", f"x {f.get('repeat', '')}"),
                    _range(f.get("range", f.get("value"))), f.get("note", ""))
             yield from walk(f.get("layout", []), prefix + "  ")
-    return ("field", "coding", "range", "note"), list(walk(_load("udi_record")["layout"]))
+    return ("field", "coding", "range", "note"), list(walk(load("udi_record")["layout"]))
 
 
 # name -> (source file, one-line description, builder returning (headers, rows))

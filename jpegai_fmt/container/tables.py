@@ -5,18 +5,12 @@ of the interim layout (container.md §2) is an edit of the tables, not of the co
 """
 from __future__ import annotations
 
-import json
-from importlib import resources
+from spec_tables import load
 
 from ..tree import Finding, Node
 
-
-def _load(name: str) -> dict:
-    return json.loads(resources.files("spec_tables").joinpath(name).read_text(encoding="utf-8"))
-
-
-LAYOUT = _load("container_layout.json")
-RULES = _load("container_rules.json")
+LAYOUT = load("container_layout")
+RULES = load("container_rules")
 LIMITS = LAYOUT["limits"]
 
 
