@@ -57,6 +57,21 @@ class EncodeSettings:
     rdoq: bool = True                     # rate-distortion optimised quantisation (codec/rdoq.py)
 
     def __post_init__(self):
+        """What the syntax or the coder cannot hold is refused here. Settings the syntax holds but the rules
+        flag (BDL outside the reference range, too many regions) stay possible, since the conformance samples
+        are made of them; `encode`, the entry point for pictures, refuses those too (`check_for_picture`)."""
+        if self.model_id not in range(len(LAMBDAS)):
+            raise BuildError(f"model_id {self.model_id} outside 0..{len(LAMBDAS) - 1}")
+        for value in self.bdl:
+            if not -2048 <= value <= 2047:
+                raise BuildError(f"BDL {value} outside -2048..2047, what beta_displacement_log can hold")
+        if self.threads not in (1, 2, 4, 8, 16):
+            raise BuildError(f"threads {self.threads}: 1, 2, 4, 8 or 16 per substream")
+        for c, (n, name) in enumerate(zip(self.num_chs, ("luma", "chroma"))):
+            if not 1 <= n <= C_MAX[c]:
+                raise BuildError(f"{name} channels {n} outside 1..{C_MAX[c]}")
+        if min(self.regions) < 1:
+            raise BuildError(f"regions {self.regions[0]}x{self.regions[1]}: at least 1x1")
         if not 0 <= self.refine <= MAX_REFINE_STEPS:
             raise BuildError(f"refinement takes 0..{MAX_REFINE_STEPS} steps, got {self.refine} (gains level off "
                              f"after about 100)")
@@ -129,6 +144,27 @@ def _region_list(w: int, h: int, regions: tuple[int, int]):
     return region_grid(w, h, regions[0], regions[1])
 
 
+def coded_size(width: int, height: int) -> tuple[int, int]:
+    """The coded picture size: the display size rounded up to multiples of 64."""
+    return max(64, -(-width // 64) * 64), max(64, -(-height // 64) * 64)
+
+
+def check_for_picture(s: EncodeSettings, width: int, height: int) -> None:
+    """Refuse, before any work, settings that would make a stream the validator flags: BDL outside the
+    reference encoder's range (PIH-008) and more regions than the picture allows (PIH-009: at most one row
+    per 256 coded rows and one column per 512 coded columns)."""
+    for value in s.bdl:
+        if not BDL_RANGE[0] <= value <= BDL_RANGE[1]:
+            raise BuildError(f"BDL {value} outside {BDL_RANGE[0]}..{BDL_RANGE[1]}, the range the reference "
+                             "encoder produces (PIH-008)")
+    w, h = coded_size(width, height)
+    for count, extent, unit, axis, size in ((s.regions[0], h, 256, "rows", "high"),
+                                            (s.regions[1], w, 512, "columns", "wide")):
+        if count > -(-extent // unit):
+            raise BuildError(f"{count} region {axis}: a picture coded {extent} samples {size} allows at most "
+                             f"{-(-extent // unit)} (PIH-009)")
+
+
 # ------------------------------------------------------------------------------------------- encoder
 
 def _to_tensor(rgb: np.ndarray, coded: tuple[int, int]):
@@ -148,7 +184,7 @@ def analyse(model, rgb: np.ndarray) -> Analysis:
     if rgb.ndim != 3 or rgb.shape[2] != 3 or rgb.dtype != np.uint8:
         raise BuildError("encode expects an 8-bit RGB picture (H, W, 3)")
     h, w = rgb.shape[:2]
-    coded = (max(64, -(-w // 64) * 64), max(64, -(-h // 64) * 64))
+    coded = coded_size(w, h)
     if coded[0] - w > 63 or coded[1] - h > 63:
         raise BuildError(f"picture {w}x{h} too small to code (display differences are at most 63)")
     im = integer_model()
@@ -210,8 +246,6 @@ def encode_analysis(an: Analysis, s: EncodeSettings) -> bytes:
     index_parts = []
     for c in (0, 1):
         n = s.num_chs[c]
-        if not 0 <= n <= C_MAX[c]:
-            raise BuildError(f"num_chs[{c}] = {n} outside 0..{C_MAX[c]}")
         rows, r = coded_residual(an, c, s, im)
         memories = []
         for reg in regs:
@@ -365,11 +399,15 @@ def residual_rows(data: bytes) -> dict:
 
 def decode(data: bytes, luma_channels: int | None = None, chroma_channels: int | None = None,
            model=None, limits: Limits | None = None) -> Decoded:
+    """Decode a codestream of this model set; a channel count decodes only that prefix (the rest as mu)."""
     import hashlib
 
     import torch
 
     from .weights import load_networks
+    for c, (n, name) in enumerate(zip((luma_channels, chroma_channels), ("luma", "chroma"))):
+        if n is not None and not 0 <= n <= C_MAX[c]:
+            raise DecodeError(f"{name} channels {n} outside 0..{C_MAX[c]}")
     t0 = time.perf_counter()
     st = parse_state(data, limits)
     p = st.cs.pih
@@ -468,9 +506,12 @@ def encode(rgb: np.ndarray, *, bpp: float | None = None, settings: EncodeSetting
     the chosen codestream is then wrapped in a .jai file."""
     from .refine import refine
     from .weights import load_networks
+    s = settings or EncodeSettings()
+    if bpp is not None and not (math.isfinite(bpp) and bpp > 0):
+        raise BuildError(f"target rate {bpp} bpp must be a positive number")
+    check_for_picture(s, np.shape(rgb)[1], np.shape(rgb)[0])
     model = model or load_networks()
     an = analyse(model, rgb)
-    s = settings or EncodeSettings()
     if bpp is None:
         an = refine(model, rgb, an, s.model_id, s.bdl, s.refine, progress=progress, num_chs=s.num_chs)
         data = encode_analysis(with_post_filter(model, rgb, an, s) if s.post_filter else an, s)

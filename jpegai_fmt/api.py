@@ -59,9 +59,10 @@ def _syntax(syntax: str) -> str:
 
 
 def _not_jpegai(data: bytes) -> ParseError:
-    head = data[:8].hex(" ").upper() or "an empty input"
-    return ParseError(f"not a JPEG AI file: starts with {head}, neither a codestream (FF 80 FF 82) nor an "
-                      "ISOBMFF file ('ftyp' box)", byte_offset=0)
+    if not data:
+        return ParseError("not a JPEG AI file: the input is empty", byte_offset=0)
+    return ParseError(f"not a JPEG AI file: starts with {data[:8].hex(' ').upper()}, neither a codestream "
+                      "(FF 80 FF 82) nor an ISOBMFF file ('ftyp' box)", byte_offset=0)
 
 
 def read_codestream(source, *, syntax: str = "auto", lenient: bool = False, entropy: bool = False) -> Codestream:

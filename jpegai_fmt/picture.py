@@ -128,6 +128,24 @@ def networks():
     return load_networks()
 
 
+def rgb_of_image(im) -> np.ndarray:
+    """A Pillow image as the 8-bit RGB array the encoder takes. Samples wider than 8 bits (16-bit grey,
+    32-bit integer) are scaled to 8 bits, not clipped as Pillow's RGB conversion would; pictures with an
+    alpha channel or float samples are refused, since JPEG AI codes neither and any choice would be ours."""
+    mode = im.mode
+    if mode in ("RGBA", "LA", "PA", "La", "RGBa") or (mode == "P" and "transparency" in im.info):
+        raise BuildError(f"mode {mode} has an alpha channel, which JPEG AI does not code; flatten or convert "
+                         "to RGB first")
+    if mode.startswith("I;16") or mode == "I":
+        a = np.asarray(im).astype(np.float64)
+        peak = 65535 if mode.startswith("I;16") or a.max() > 255 else 255
+        grey = np.rint(a * 255 / peak).clip(0, 255).astype(np.uint8)
+        return np.repeat(grey[..., None], 3, axis=2)
+    if mode == "F":
+        raise BuildError("mode F (floating-point samples) has no agreed range; convert to 8 or 16 bits first")
+    return np.asarray(im if mode == "RGB" else im.convert("RGB"))
+
+
 def _as_rgb(array) -> np.ndarray:
     a = np.asarray(array)
     if a.dtype != np.uint8:
@@ -156,10 +174,6 @@ def encode(array, *, bpp: float | None = None, model_id: int | None = None, bdl:
     from codec.pipeline import encode as codec_encode
     if bpp is not None and model_id is not None:
         raise BuildError("give either bpp or model_id, not both")
-    if bpp is not None and not bpp > 0:
-        raise BuildError(f"bpp must be positive, got {bpp}")
-    if model_id is not None and model_id not in range(4):
-        raise BuildError(f"model_id must be 0..3, got {model_id}")
     rgb = _as_rgb(array)
     s = EncodeSettings(model_id=2 if model_id is None else model_id, bdl=(bdl, bdl), threads=threads,
                        num_chs=(C_MAX[0] if luma_channels is None else luma_channels,

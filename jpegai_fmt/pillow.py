@@ -15,6 +15,8 @@ import os
 
 from PIL import Image, ImageFile
 
+from .errors import BuildError
+
 FORMAT = "JPEGAI"
 MIME = "image/jpeg-ai"          # placeholder until a media type is registered (container.md §1)
 CONTAINER_EXTENSIONS = (".jai",)
@@ -56,6 +58,9 @@ class JpegAiImageFile(ImageFile.ImageFile):
         self._mode = info.mode
         self._size = info.size
         self.info.update({"jpegai": info.to_dict(), "model_id": info.model_id, "num_chs": info.num_chs})
+        if data[:4] != _MAGIC:                 # a .jai file: its Exif, XMP and ICC, as Pillow's readers give them
+            from .container.reader import read_metadata
+            self.info.update(read_metadata(data))
         self.tile = [_tile(info.size, (None, None))]
 
     def set_channels(self, luma_channels: int | None = None, chroma_channels: int | None = None) -> None:
@@ -83,15 +88,15 @@ class JpegAiDecoder(ImageFile.PyDecoder):
 
 def _save(im: Image.Image, fp, filename, save_all: bool = False) -> None:
     from . import picture
-    if im.mode not in ("RGB", "L", "1", "P") or (im.mode == "P" and "transparency" in im.info):
-        raise OSError(f"cannot write mode {im.mode} as JPEG AI (no alpha channel; convert to RGB first)")
+    try:
+        rgb = picture.rgb_of_image(im)
+    except BuildError as err:
+        raise OSError(f"cannot write mode {im.mode} as JPEG AI: {err}") from None
     opts = im.encoderinfo
     name = os.fspath(filename) if isinstance(filename, (str, bytes, os.PathLike)) else ""
     name = name.decode() if isinstance(name, bytes) else name
     container = opts.get("container", not name.lower().endswith(CODESTREAM_EXTENSIONS))
-    rgb = im if im.mode == "RGB" else im.convert("RGB")
-    import numpy as np
-    data = picture.encode(np.asarray(rgb), bpp=opts.get("bpp"), model_id=opts.get("model_id"),
+    data = picture.encode(rgb, bpp=opts.get("bpp"), model_id=opts.get("model_id"),
                       bdl=int(opts.get("bdl", 0)), threads=int(opts.get("threads", 1)),
                       refine=int(opts.get("refine", 0)), post_filter=bool(opts.get("post_filter", True)),
                       container=False)

@@ -13,6 +13,7 @@ import io
 import json
 import os
 import re
+import sys
 from dataclasses import dataclass, field
 from types import SimpleNamespace
 
@@ -38,12 +39,29 @@ def load_manifest(folder: str) -> list[dict]:
     try:
         with open(path, encoding="utf-8") as fh:
             doc = json.load(fh)
-        samples = doc["samples"]
-    except (OSError, ValueError, KeyError, TypeError) as err:
+    except (OSError, ValueError) as err:
         raise ParseError(f"cannot read the suite manifest {path}: {err}") from None
-    if not isinstance(samples, list) or not all(isinstance(s, dict) and "file" in s for s in samples):
-        raise ParseError(f"{path}: 'samples' must be a list of objects with a 'file'")
+    samples = doc.get("samples") if isinstance(doc, dict) else None
+    if not isinstance(samples, list):
+        raise ParseError(f"{path}: expected an object whose 'samples' is a list")
+    for i, entry in enumerate(samples):
+        problem = _entry_problem(entry)
+        if problem:
+            raise ParseError(f"{path}: samples[{i}]: {problem}")
     return samples
+
+
+def _entry_problem(entry) -> str | None:
+    """What is wrong with one manifest entry's shape, if anything."""
+    if not isinstance(entry, dict) or not isinstance(entry.get("file"), str):
+        return "expected an object with a 'file' string"
+    for key in ("rules", "allow"):
+        value = entry.get(key, [])
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            return f"'{key}' must be a list of rule ids, e.g. [\"BOX-001\"]"
+    if not isinstance(entry.get("info", {}), dict):
+        return "'info' must be an object"
+    return None
 
 
 def info_json(path: str) -> dict:
@@ -158,7 +176,7 @@ def main_suite(folder: str, *, as_json: bool = False) -> int:
     try:
         outcomes = run_suite(folder)
     except JpegAiError as err:
-        print(f"jpegai-fmt validate --suite: {err}")
+        print(f"jpegai-fmt validate --suite: {err}", file=sys.stderr)
         return 2
     failed = [o for o in outcomes if not o.passed]
     skipped = [o for o in outcomes if o.skipped]

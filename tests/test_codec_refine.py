@@ -69,8 +69,9 @@ def test_cli_and_api_refuse_step_counts_out_of_range(tmp_path, capsys, steps):
     from PIL import Image
     src = tmp_path / "a.png"
     Image.new("RGB", (64, 64)).save(src)
-    assert main(["encode", str(src), str(tmp_path / "a.jai"), "--refine", str(steps)]) == 2
-    assert "refinement takes 0..1000 steps" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as exit_:            # refused by the option parser, before any work
+        main(["encode", str(src), str(tmp_path / "a.jai"), "--refine", str(steps)])
+    assert exit_.value.code == 2 and f"outside 0..{P.MAX_REFINE_STEPS}" in capsys.readouterr().err
     assert not (tmp_path / "a.jai").exists()
     with pytest.raises(BuildError, match="0..1000"):
         jpegai_fmt.encode(np.zeros((64, 64, 3), np.uint8), refine=steps)

@@ -89,6 +89,19 @@ def test_cli_without_manifest_and_in_a_subprocess(tmp_path):
     assert run.returncode == 0 and doc["failed"] == 0 and doc["passed"] >= 150
 
 
+@pytest.mark.parametrize("doc, says", [
+    ([], "'samples' is a list"),
+    ({"samples": {}}, "'samples' is a list"),
+    ({"samples": [{"file": "a.jaic", "rules": "BOX-001"}]}, "samples[0]: 'rules' must be a list"),
+    ({"samples": [{"rules": []}]}, "samples[0]: expected an object with a 'file'"),
+    ({"samples": [{"file": "a.jaic", "info": 3}]}, "'info' must be an object"),
+])
+def test_malformed_manifests_are_named(tmp_path, capsys, doc, says):
+    (tmp_path / "manifest.json").write_text(json.dumps(doc))
+    assert cli_main(["validate", "--suite", str(tmp_path)]) == 2
+    assert says in capsys.readouterr().err
+
+
 def test_generator_rebuilds_the_same_bytes(tmp_path):
     pytest.importorskip("torch")
     val = Path("/work/shared/data/val")

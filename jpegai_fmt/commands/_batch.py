@@ -19,16 +19,28 @@ def pairs(paths: list[str], out_dir: str | None, suffix: str, command: str) -> l
     if out_dir is None:
         if len(paths) != 2:
             raise ValueError(f"give INPUT OUTPUT, or several inputs with --out-dir (jpegai-fmt {command} --help)")
+        folder = os.path.dirname(os.path.abspath(paths[1]))
+        if not os.path.isdir(folder):
+            raise ValueError(f"cannot write {paths[1]}: folder {folder} does not exist")
         return [(paths[0], paths[1])]
-    os.makedirs(out_dir, exist_ok=True)
     out, seen = [], {}
     for p in paths:
         target = os.path.join(out_dir, Path(p).stem + suffix)
         if target in seen:
             raise ValueError(f"{p} and {seen[target]} would both be written to {target}")
+        if _same_file(p, target):
+            raise ValueError(f"the output {target} is the input {p}; inputs are never overwritten "
+                             "(choose another --out-dir)")
         seen[target] = p
         out.append((p, target))
     return out
+
+
+def _same_file(a: str, b: str) -> bool:
+    try:
+        return os.path.exists(b) and os.path.samefile(a, b)
+    except OSError:
+        return False
 
 
 @contextlib.contextmanager
@@ -46,7 +58,11 @@ def bar(label: str, total: int, enabled: bool = True):
 
 
 def run_all(jobs: list[tuple[str, str]], work, label: str, quiet: bool) -> list[dict]:
-    """Run work(input, output) -> info for every job; a failure becomes {'input', 'output', 'error'}."""
+    """Run work(input, output) -> info for every job; a failure becomes {'input', 'output', 'error'}.
+    The outputs' folder (--out-dir) is made here, once every option has been checked."""
+    for folder in {os.path.dirname(dst) for _, dst in jobs}:
+        if folder:
+            os.makedirs(folder, exist_ok=True)
     results = []
     with bar(label, len(jobs), enabled=not quiet and len(jobs) > 1) as advance:
         for src, dst in jobs:

@@ -8,13 +8,35 @@ import numpy as np
 
 
 def open_picture(path: str) -> np.ndarray:
-    """Any Pillow-readable picture as 8-bit RGB (H, W, 3)."""
+    """Any Pillow-readable picture as 8-bit RGB (H, W, 3), converted as `picture.rgb_of_image` says."""
     from PIL import Image, UnidentifiedImageError
+
+    from ..errors import BuildError
+    from ..picture import rgb_of_image
     try:
         with Image.open(path) as im:
-            return np.asarray(im.convert("RGB"))
+            return rgb_of_image(im)
+    except BuildError as err:
+        raise ValueError(f"{path}: {err}") from None
     except UnidentifiedImageError:
         raise ValueError(f"{path}: not a picture Pillow can read (PNG, JPEG, PPM, TIFF, ...)") from None
+    except Image.DecompressionBombError as err:
+        raise ValueError(f"{path}: refused, {err}") from None
+
+
+def int_in(low: int, high: int):
+    """An argparse type: an integer in low..high, with the range in the error message."""
+    import argparse
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
+        if not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"{value} is outside {low}..{high}")
+        return value
+    return parse
 
 
 @contextlib.contextmanager

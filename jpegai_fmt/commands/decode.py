@@ -6,7 +6,7 @@ import sys
 import io
 
 from ._batch import pairs, report, run_all
-from ._codec import open_picture, progress
+from ._codec import int_in, open_picture, progress
 
 
 def add_parser(subparsers) -> None:
@@ -22,10 +22,13 @@ def add_parser(subparsers) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("paths", nargs="+", metavar="PATH", help="INPUT OUTPUT.png, or inputs with --out-dir")
     p.add_argument("--out-dir", metavar="D", help="write one PNG per input into D")
-    p.add_argument("--luma-channels", type=int, help="decode only this luma channel prefix (progressive)")
-    p.add_argument("--chroma-channels", type=int, help="decode only this chroma channel prefix")
+    p.add_argument("--luma-channels", type=int_in(0, 160), metavar="N",
+                   help="decode only this luma channel prefix, 0..160 (progressive)")
+    p.add_argument("--chroma-channels", type=int_in(0, 96), metavar="M",
+                   help="decode only this chroma channel prefix, 0..96")
     p.add_argument("--reference", help="original picture, to report PSNR (single input only)")
-    p.add_argument("--torch-threads", type=int, help="torch CPU threads (the output does not depend on it)")
+    p.add_argument("--torch-threads", type=int_in(1, 1024), metavar="N",
+                   help="torch CPU threads (the output does not depend on it)")
     p.add_argument("--json", action="store_true", help="print size, PSNR and timings as JSON (a list for "
                                                        "several files)")
     p.set_defaults(run=run)
@@ -36,7 +39,8 @@ def run(args) -> int:
         jobs = pairs(args.paths, args.out_dir, ".png", "decode")
         if args.reference and len(jobs) > 1:
             raise ValueError("--reference needs a single input")
-    except ValueError as err:
+        reference = open_picture(args.reference) if args.reference else None
+    except (ValueError, OSError) as err:
         print(f"jpegai-fmt decode: {err}", file=sys.stderr)
         return 2
     from PIL import Image
@@ -57,14 +61,17 @@ def run(args) -> int:
             data = fh.read()
         with progress("decoding", enabled=single and not args.json, counted=False):
             dec = decode(codestream_of(data)[1], args.luma_channels, args.chroma_channels, model=model)
-        buf = io.BytesIO()
-        Image.fromarray(dec.rgb).save(buf, "PNG")
-        write_file(dst, buf.getvalue())
         h, w = dec.rgb.shape[:2]
         info = {"input": src, "output": dst, "width": w, "height": h, "bpp": len(data) * 8 / (w * h),
                 "symbols_sha256": dec.symbols_sha256, **{k: round(v, 4) for k, v in dec.timings.items()}}
-        if args.reference:
-            info["psnr_rgb"] = psnr_rgb(open_picture(args.reference), dec.rgb)
+        if reference is not None:
+            try:
+                info["psnr_rgb"] = psnr_rgb(reference, dec.rgb)
+            except ValueError as err:          # checked before anything is written
+                raise ValueError(f"--reference {args.reference}: {err}") from None
+        buf = io.BytesIO()
+        Image.fromarray(dec.rgb).save(buf, "PNG")
+        write_file(dst, buf.getvalue())
         return info
 
     results = run_all(jobs, work, "decoding", args.json)

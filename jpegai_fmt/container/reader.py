@@ -292,3 +292,28 @@ def load_primary(model: ContainerModel) -> tuple[Item, ItemData]:
         raise ParseError(f"the data of primary item {item.id} is not a codestream (no FF 80 FF 82)",
                          byte_offset=data.ranges[0][0], path="meta/iloc", rule="BOX-007")
     return item, data
+
+
+def read_metadata(data: bytes) -> dict[str, bytes]:
+    """The metadata a `.jai` file carries for its primary item, under Pillow's `info` keys: `exif`
+    (`Exif\\0\\0` + TIFF header and IFDs, as JPEG readers give it), `xmp` (the packet) and `icc_profile`
+    (from a 'prof'/'rICC' `colr` property). Items that do not parse are left out: `validate` reports them."""
+    m = read_model(bytes(data))
+    out: dict[str, bytes] = {}
+    for item in m.item_order:
+        if m.items.get(item.id) is not item or m.primary_id not in m.references_to("cdsc", item.id):
+            continue
+        payload = m.item_data(item.id).data
+        if item.type == LAYOUT["exif_item_type"] and len(payload) >= 4 and "exif" not in out:
+            offset = int.from_bytes(payload[:4], "big")
+            if 4 + offset < len(payload):
+                out["exif"] = b"Exif\x00\x00" + payload[4 + offset:]
+        elif (item.type == LAYOUT["xmp_item_type"] and item.content_type == LAYOUT["xmp_content_type"]
+              and payload and "xmp" not in out):
+            out["xmp"] = payload
+    if m.primary_id is not None:
+        for _, _, prop in m.item_properties(m.primary_id):
+            if prop is not None and prop.type == "colr" and prop.fields is not None \
+                    and prop.fields.colour_type in ("prof", "rICC") and "icc_profile" not in out:
+                out["icc_profile"] = bytes(prop.fields.icc_profile)
+    return out
