@@ -18,11 +18,6 @@ def bounded_width(maximum: int) -> int:
     return maximum.bit_length()
 
 
-def ue_length(value: int) -> int:
-    """Bits taken by ue(value)."""
-    return 2 * (value + 1).bit_length() - 1
-
-
 def se_to_code(value: int) -> int:
     """se(v) mapping (§4.4): positive values to odd code numbers, zero/negative to even."""
     return 2 * value - 1 if value > 0 else -2 * value

@@ -12,7 +12,7 @@ from construct import Array, BitsInteger, Struct, this
 
 from .bitschema import Bounded, BoundedArray, Traced, b, build_header, group, opt, parse_header, u
 from .errors import ParseError
-from .geometry import tiles_1d
+from .geometry import synthesis_tiles
 from .pih import PictureHeader
 from .tables import CONSTANTS
 from .tree import Node
@@ -62,7 +62,7 @@ def _icci_tile_count(ctx) -> int:
     size, overlap = 16 * ctx.icci_tile_size, 16 * ctx.icci_tile_overlap
     if size <= overlap:
         raise ParseError(f"eICCI tile size {size} must exceed overlap {overlap}", rule="TON-005")
-    return len(tiles_1d(pih.height, size, overlap)) * len(tiles_1d(pih.width, size, overlap))
+    return len(synthesis_tiles(pih.width, pih.height, size, overlap))
 
 
 def _model_max(ctx) -> int:

@@ -163,3 +163,24 @@ def test_output_errors_name_the_users_path(tmp_path):
         write_file(tmp_path / "adir", b"x")
     assert "adir" in str(err.value) and ".tmp-" not in str(err.value)
     assert os.listdir(tmp_path) == ["adir"]
+
+
+def _png_header_only(width: int, height: int) -> bytes:
+    """A PNG that declares width x height but holds no pixels: enough for Pillow's bomb check."""
+    import struct
+    import zlib
+
+    def chunk(kind: bytes, body: bytes) -> bytes:
+        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0))
+            + chunk(b"IDAT", zlib.compress(b"")) + chunk(b"IEND", b""))
+
+
+def test_a_decompression_bomb_fails_alone_in_a_batch(photo, capsys):
+    d, _ = photo
+    (d / "bomb.png").write_bytes(_png_header_only(20000, 20000))
+    rc = cli.main(["encode", str(d / "bomb.png"), str(d / "p.png"), "--out-dir", str(d / "batch"),
+                   "--model-id", "0"])
+    err = capsys.readouterr().err
+    assert rc == 2 and "bomb.png" in err and "internal error" not in err
+    assert sorted(os.listdir(d / "batch")) == ["p.jai"]
