@@ -13,7 +13,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 
 from jpegai_fmt.codestream import build_codestream, parse_codestream
-from jpegai_fmt.errors import BuildError, DecodeError, ModelMismatchError
+from jpegai_fmt.errors import BuildError, DecodeError, ModelMismatchError, ParseError
 from jpegai_fmt.geometry import regions as region_grid
 from jpegai_fmt.layout import build_dependent_residual, build_independent_residual, build_memory
 from jpegai_fmt.limits import Limits, check_decode
@@ -322,7 +322,11 @@ def _codestream_bytes(data: bytes) -> bytes:
 def _our_model(cs) -> IntegerModel:
     from jpegai_fmt.udi_record import parse_record
     im = integer_model()
-    rec = parse_record(cs.udi)
+    try:
+        rec = parse_record(cs.udi)
+    except ParseError as err:
+        raise ModelMismatchError(f"the stream's jpegai-fmt UDI record is damaged ({err.describe()}): which model "
+                                 "set made it cannot be told, so it is not decoded") from None
     if rec is None:
         raise ModelMismatchError("this stream carries no jpegai-fmt model-set record (UDI): it was made by "
                                  "another encoder whose networks we do not have; parse/validate/inspect work, "

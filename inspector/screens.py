@@ -10,6 +10,16 @@ from textual.screen import ModalScreen
 from textual.widgets import Input, Label, Static
 
 
+def key_label(b: Binding) -> str:
+    """How the help screen names a binding's keys: every key of a multi-key binding ('? / F1'), since a
+    footer's short `key_display` would hide the others."""
+    keys = b.key.split(",")
+    if len(keys) == 1:
+        return b.key_display or b.key
+    names = {"question_mark": "?", "escape": "Esc"}
+    return " / ".join(names.get(k, k.upper() if k[:1] == "f" and k[1:].isdigit() else k) for k in keys)
+
+
 def key_table(groups: list[tuple[str, list[Binding]]]) -> Table:
     table = Table(box=None, show_header=False, padding=(0, 1))
     table.add_column(style="bold cyan", no_wrap=True)
@@ -17,7 +27,7 @@ def key_table(groups: list[tuple[str, list[Binding]]]) -> Table:
     for title, bindings in groups:
         table.add_row(f"[u]{title}[/u]", "")
         for b in bindings:
-            table.add_row(b.key_display or b.key, b.description or b.action)
+            table.add_row(key_label(b), b.description or b.action)
     return table
 
 

@@ -15,9 +15,11 @@ from typing import Any, Iterable
 
 from .codestream import Codestream, parse_codestream
 from .container import sniff, wrap
-from .container.reader import load_primary, read_model
+from .container.reader import load_primary, metadata, read_model
+from .container.writer import check_icc, check_xmp, exif_payload
 from .container.tables import LAYOUT
-from .errors import BuildError, ModelMismatchError, ParseError
+from .errors import BuildError, DecodeError, ParseError
+from .limits import LimitError
 from .geometry import regions as region_grid
 from .layout import build_dependent_residual, build_independent_residual, build_memory
 from .markers import BARE, Marker
@@ -94,24 +96,20 @@ def _extract_container(data: bytes, **options) -> tuple[bytes, dict[str, Any]]:
     report["container"] = True
     if new == codestream:
         return data, report
-    exif = xmp = icc = None
     for other in model.item_order:
-        if other.id == item.id:
-            continue
-        body = model.item_data(other.id).data
-        if other.type == LAYOUT["exif_item_type"] and exif is None and len(body) >= 4:
-            exif = body[4 + int.from_bytes(body[:4], "big"):]
-        elif other.type == LAYOUT["xmp_item_type"] and other.content_type == LAYOUT["xmp_content_type"] \
-                and xmp is None:
-            xmp = body
-        else:
+        xmp = other.type == LAYOUT["xmp_item_type"] and other.content_type == LAYOUT["xmp_content_type"]
+        if other.id != item.id and other.type != LAYOUT["exif_item_type"] and not xmp:
             report["notes"].append(f"item {other.id} ('{other.type}') is not carried into the new file")
-    for _, _, prop in model.item_properties(item.id):
-        if prop is not None and prop.type == "colr" and prop.fields is not None \
-                and prop.fields.colour_type in LAYOUT["icc_colour_types"] and icc is None:
-            icc = bytes(prop.fields.icc_profile)
-    syntax = report["syntax"]
-    return wrap(new, exif=exif, xmp=xmp, icc=icc, syntax=syntax), report
+    meta = metadata(model)
+    for key, check in (("exif", exif_payload), ("xmp", check_xmp), ("icc_profile", check_icc)):
+        if key in meta:
+            try:
+                check(meta[key])
+            except BuildError as err:          # the cut stream is still wanted: leave the bad item behind
+                report["notes"].append(f"{key} is malformed ({err.message}); not carried into the new file")
+                del meta[key]
+    return wrap(new, exif=meta.get("exif"), xmp=meta.get("xmp"), icc=meta.get("icc_profile"),
+                syntax=report["syntax"]), report
 
 
 # ---------------------------------------------------------------- codestream
@@ -123,7 +121,7 @@ def _extract_codestream(data: bytes, *, luma_channels, chroma_channels, drop_ton
     plan = _Plan(cs, [_target(v, c, pih.num_chs[c]) for c, v in enumerate((luma_channels, chroma_channels))],
                  [], None, drop_regions)
     _check_drop_regions(plan)
-    plan.record = _usable_record(plan)
+    plan.record = _usable_record(plan, drop_udi)
     plan.regions = _regions(plan)
     for c in (0, 1):
         if plan.targets[c] < pih.num_chs[c]:
@@ -197,8 +195,10 @@ def _check_drop_regions(plan: _Plan) -> None:
                                f"segment; {marker.name} is mandatory (codestream.md §12)")
 
 
-def _usable_record(plan: _Plan) -> Record | None:
-    """Our UDI record if the stream has one that describes it; stale or damaged ones are reported and ignored."""
+def _usable_record(plan: _Plan, drop_udi: bool) -> Record | None:
+    """Our UDI record if the stream has one that describes it; stale or damaged ones are reported and ignored
+    (and said to be dropped, not kept, when `drop_udi` removes the segment)."""
+    fate = "dropped" if drop_udi else "passed through unchanged"
     udi = plan.cs.udi
     try:
         record = parse_record(udi)
@@ -207,11 +207,11 @@ def _usable_record(plan: _Plan) -> Record | None:
         return None
     if record is None:
         if udi is not None:
-            plan.notes.append("UDI is not a jpegai-fmt record; passed through unchanged")
+            plan.notes.append(f"UDI is not a jpegai-fmt record; {fate}")
         return None
     if tuple(record.index.num_chs) != tuple(plan.cs.pih.num_chs):
         plan.notes.append(f"channel index describes num_chs {record.index.num_chs}, the stream has "
-                          f"{plan.cs.pih.num_chs}: stale index not used and left as it is")
+                          f"{plan.cs.pih.num_chs}: stale index not used" + ("" if drop_udi else " and left as it is"))
         return None
     return record
 
@@ -289,8 +289,10 @@ def _rows(plan: _Plan, data: bytes, c: int, region: _Region, m: int, regions: li
             raise ExtractError(f"{why}, and the codec's σ decoder (codec.pipeline) is not available{hint}") from None
         try:
             plan.rows = residual_rows(data)
-        except ModelMismatchError as err:
-            raise ExtractError(f"{why}, and the stream comes from another model set ({err.message}); the channel "
+        except LimitError:
+            raise                              # the resource limit speaks for itself
+        except DecodeError as err:             # another model set, a damaged record, a format we do not code
+            raise ExtractError(f"{why}, and our codec cannot compute its σ rows ({err.message}); the channel "
                                f"cut is refused{hint}") from None
     rows = plan.rows.get((c, region.index))
     need = plan.cs.pih.num_chs[c] * region.size

@@ -111,9 +111,6 @@ def split_residual(payload: bytes, n_threads: int, num_regions: int, independent
                    base_byte: int = 0, path: str = "") -> ResidualLayout:
     """Regions and threads of one SORP/SORS payload (§9.2)."""
     if independent:
-        if num_regions > 256:
-            raise ParseError(f"independent mode with {num_regions} regions cannot be indexed by one byte",
-                             byte_offset=base_byte, path=path, rule="REG-006")
         if len(payload) < 1:
             raise ParseError("independent region segment without region_index", byte_offset=base_byte,
                              path=path, rule="REG-001")

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from construct import Array, BitsInteger, Struct, this
+from construct import Array, BitsInteger, Struct, Subconstruct, this
 
 from .bitschema import Bounded, BoundedArray, Traced, b, build_header, group, opt, parse_header, u
-from .errors import ParseError
+from .errors import BuildError, ParseError
 from .geometry import synthesis_tiles
 from .pih import PictureHeader
 from .tables import CONSTANTS
@@ -25,13 +25,29 @@ def _pih(ctx) -> PictureHeader:
     return ctx._params.pih
 
 
+class _Candidates(Subconstruct):
+    """The best_cand_idx pair, checked as soon as it is read: above 8 it names no partition, so the weights
+    that follow cannot be counted and parsing stops here, at the field that is wrong (TON-001)."""
+
+    @staticmethod
+    def _check(idx, error):
+        for plane, value in enumerate(idx):
+            if value > len(PARTITION_REGIONS):
+                raise error(f"best_cand_idx[{plane}] = {value} names no partition candidate "
+                            f"(0 = plane off, 1..{len(PARTITION_REGIONS)})", rule="TON-001")
+        return idx
+
+    def _parse(self, stream, context, path):
+        return self._check(self.subcon._parsereport(stream, context, path), ParseError)
+
+    def _build(self, obj, stream, context, path):
+        return self.subcon._build(self._check(obj, BuildError), stream, context, path)
+
+
 def _plane_weights(plane: int):
     """Weight count of an enabled EFE linear plane: P x (phases x L x L + L x L)."""
     def count(ctx) -> int:
         idx = ctx.best_cand_idx[plane]
-        if not 1 <= idx <= len(PARTITION_REGIONS):
-            raise ParseError(f"best_cand_idx[{plane}] = {idx} names no partition candidate (1..8)",
-                             rule="TON-001")
         pih = _pih(ctx)
         phases = 1 if pih.coded_subsampling == pih.source_subsampling else 4
         taps = ctx[f"fL_{plane}"] ** 2
@@ -45,7 +61,7 @@ def _weights(name: str, count, maximum=this.maxSymbol):
 
 
 _filter_set = Struct(
-    "best_cand_idx" / Traced("best_cand_idx", Array(2, Bounded(15))),
+    "best_cand_idx" / Traced("best_cand_idx", _Candidates(Array(2, Bounded(15)))),
     opt(this.best_cand_idx[0] != 0, b("fL_0", 9)),
     opt(this.best_cand_idx[1] != 0, b("fL_1", 9)),
     u("minSymbol", 16),

@@ -55,3 +55,32 @@ def test_failure_leaves_no_output(tmp_path, capsys):
     assert _run([src, dst, "--drop-regions", "0"]) == 2
     assert "independent regions" in capsys.readouterr().err
     assert not dst.exists() and [p.name for p in tmp_path.iterdir()] == ["in.jaic"]
+
+
+SAMPLES = __import__("pathlib").Path(__file__).resolve().parent.parent / "samples"
+
+
+def test_malformed_metadata_is_left_behind_not_fatal(tmp_path, capsys):
+    from jpegai_fmt import validate
+    for sample, key in (("rules/box-015-exif.jai", "exif"), ("rules/box-016-xmp.jai", "xmp")):
+        assert _run([SAMPLES / sample, tmp_path / "raw.jaic", "--raw", "--drop-ton"]) == 0
+        assert "taken out of its .jai file" in capsys.readouterr().out
+        assert _run([SAMPLES / sample, tmp_path / "cut.jai", "--drop-ton", "--json"]) == 0
+        notes = " ".join(json.loads(capsys.readouterr().out)["notes"])
+        assert f"{key} is malformed" in notes
+        assert not [f for f in validate(str(tmp_path / "cut.jai")) if f.severity != "I"]
+
+
+def test_drop_udi_says_the_foreign_udi_was_dropped(tmp_path, capsys):
+    assert _run([SAMPLES / "valid/udi-opaque.jaic", tmp_path / "o.jaic", "--drop-udi", "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert "UDI is not a jpegai-fmt record; dropped" in report["notes"]
+    assert [r["out"] for r in report["segments"] if r["segment"] == "UDI"] == [0]
+
+
+def test_a_damaged_record_refuses_the_cut_with_the_reason(tmp_path, capsys):
+    __import__("pytest").importorskip("torch")
+    assert _run([SAMPLES / "rules/udi-002-record.jaic", tmp_path / "o.jaic", "--drop-udi",
+                 "--luma-channels", 64]) == 2
+    err = capsys.readouterr().err
+    assert "UDI record is damaged" in err and "the channel cut is refused" in err and "--drop-udi" in err

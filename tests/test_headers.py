@@ -1,7 +1,7 @@
 """TON (codestream.md §6) and RDI (§7) schemas."""
 import pytest
 
-from jpegai_fmt.errors import ParseError
+from jpegai_fmt.errors import BuildError, ParseError
 from jpegai_fmt.pih import build_pih, default_fields, parse_pih
 from jpegai_fmt.rdi import build_rdi, expected_length, parse_rdi
 from jpegai_fmt.ton import build_ton, default_ton, parse_ton
@@ -62,7 +62,11 @@ def test_ton_invalid_partition_candidate():
     payload[4] |= 0b0100_0000  # best_cand_idx[0] of set 0 (bits 33..36): 1 -> 9
     with pytest.raises(ParseError) as e:
         parse_ton(bytes(payload), PIH_420, base_bit=8)
-    assert e.value.rule == "TON-001" and e.value.path.startswith("TON/filter_set[0]")
+    assert e.value.rule == "TON-001" and e.value.path == "TON/filter_set[0]/best_cand_idx"
+    assert e.value.bit_offset == 8 + 33 and "0 = plane off" in e.value.message   # the field, not the weights
+    bad = dict(ton, filter_set=[dict(ton["filter_set"][0], best_cand_idx=[9, 0])] * 2)
+    with pytest.raises(BuildError, match="names no partition"):
+        build_ton(bad, PIH_420)
 
 
 def test_rdi_round_trip_and_length():

@@ -56,9 +56,6 @@ def test_independent_region():
     with pytest.raises(ParseError) as e:
         split_residual(payload, 2, 5, True)
     assert e.value.rule == "REG-001"
-    with pytest.raises(ParseError) as e:
-        split_residual(payload, 2, 300, True)
-    assert e.value.rule == "REG-006"
 
 
 def test_region_table_overrunning_payload():

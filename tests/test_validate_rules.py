@@ -279,3 +279,10 @@ def test_every_rule_is_documented_with_its_severity():
     doc = (pathlib.Path(__file__).parent.parent / "docs" / "validation.md").read_text()
     rows = dict(re.findall(r"^\| ([A-Z]{3}-\d{3}) \| ([EWI](?:/[EWI])?) \|", doc, re.M))
     assert {rid: rule["severity"] for rid, rule in RULES.items()} == rows
+
+
+def test_too_many_independent_regions_is_one_finding_at_the_header():
+    """REG-006 is the region grid's fault: one finding on the PIH, however many residual segments follow."""
+    data = stream(regions(17, 16, 1, w=8192, h=4352), sorp=ind(0) * 3, sors=ind(0) * 3)
+    found = [f for f in validate(data) if f.rule == "REG-006"]
+    assert len(found) == 1 and found[0].path == "PIH/num_ver_splits_minus1"

@@ -6,6 +6,7 @@ import argparse
 import json
 import sys
 
+from ..container import sniff
 from ..container.writer import unwrap, write_file
 from ..errors import JpegAiError
 from ..extract import extract
@@ -66,13 +67,14 @@ def run(args) -> int:
     try:
         with open(args.input, "rb") as fh:
             data = fh.read()
+        unwrapped = args.raw and sniff(data) == "container"
+        if unwrapped:                       # the file's other items are not wanted: never rebuild them
+            data = unwrap(data)
         out, report = extract(data, luma_channels=args.luma_channels, chroma_channels=args.chroma_channels,
                               drop_ton=args.drop_ton, drop_udi=args.drop_udi, drop_regions=args.drop_regions)
-        if args.raw and report["container"]:
-            out = unwrap(out)
-            report["container"], report["output_bytes"] = False, len(out)
-            w, h = report["display_size"]
-            report["bpp"][1] = round(8 * len(out) / (w * h), 6)
+        if unwrapped:
+            report["notes"].append("--raw: the codestream was taken out of its .jai file; sizes compare "
+                                   "codestreams")
         write_file(args.output, out)
     except (JpegAiError, OSError) as err:
         print(f"jpegai-fmt extract: {err}", file=sys.stderr)

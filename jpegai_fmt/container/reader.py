@@ -295,13 +295,17 @@ def load_primary(model: ContainerModel) -> tuple[Item, ItemData]:
 
 
 def read_metadata(data: bytes) -> dict[str, bytes]:
-    """The metadata a `.jai` file carries for its primary item, under Pillow's `info` keys: `exif`
-    (`Exif\\0\\0` + TIFF header and IFDs, as JPEG readers give it), `xmp` (the packet) and `icc_profile`
-    (from a 'prof'/'rICC' `colr` property). Items that do not parse are left out: `validate` reports them."""
-    m = read_model(bytes(data))
+    """The metadata a `.jai` file carries, under Pillow's `info` keys (see `metadata`)."""
+    return metadata(read_model(bytes(data)))
+
+
+def metadata(m: ContainerModel) -> dict[str, bytes]:
+    """`exif` (`Exif\\0\\0` + TIFF header and IFDs, as JPEG readers give it), `xmp` (the packet) and
+    `icc_profile` (from a 'prof'/'rICC' `colr` property of the primary item): the first of each, as stored,
+    well-formed or not (`validate` judges them: BOX-015, BOX-016)."""
     out: dict[str, bytes] = {}
     for item in m.item_order:
-        if m.items.get(item.id) is not item or m.primary_id not in m.references_to("cdsc", item.id):
+        if m.items.get(item.id) is not item or item.id == m.primary_id:
             continue
         payload = m.item_data(item.id).data
         if item.type == LAYOUT["exif_item_type"] and len(payload) >= 4 and "exif" not in out:
@@ -314,6 +318,6 @@ def read_metadata(data: bytes) -> dict[str, bytes]:
     if m.primary_id is not None:
         for _, _, prop in m.item_properties(m.primary_id):
             if prop is not None and prop.type == "colr" and prop.fields is not None \
-                    and prop.fields.colour_type in ("prof", "rICC") and "icc_profile" not in out:
+                    and prop.fields.colour_type in LAYOUT["icc_colour_types"] and "icc_profile" not in out:
                 out["icc_profile"] = bytes(prop.fields.icc_profile)
     return out

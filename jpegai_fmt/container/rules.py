@@ -248,15 +248,16 @@ def _box009(m: ContainerModel) -> None:
     item = _primary_item(m)
     if item is None:
         return
-    props = [(e, p) for e, _, p in m.item_properties(item.id) if p is not None]
+    props = [(e, i, p) for e, i, p in m.item_properties(item.id) if p is not None]
     node = item.box.node
-    jaih = [(e, p) for e, p in props if p.type == "jaih"]
+    jaih = [(e, i) for e, i, p in props if p.type == "jaih"]
     if len(jaih) != 1:
         report(node, "BOX-009", "jaih_count", count=len(jaih))
-    if any(not e for e, _ in jaih):
-        report(node, "BOX-009", "jaih_not_essential")
+    for essential, index in jaih:
+        if not essential:
+            report(_essential_bit(m, item.id, index) or node, "BOX-009", "jaih_not_essential")
     kinds = Counter()
-    for _, p in props:
+    for _, _, p in props:
         if p.type == "colr" and p.fields is not None:
             kinds["nclx" if p.fields.colour_type == "nclx" else
                   "icc" if p.fields.colour_type in LAYOUT["icc_colour_types"] else "other"] += 1
@@ -275,7 +276,24 @@ def _box014(m: ContainerModel) -> None:
         return
     for essential, index, prop in m.item_properties(item.id):
         if essential and prop is not None and prop.type not in LAYOUT["known_properties"]:
-            report(item.box.node, "BOX-014", "unknown_essential", type=prop.type, index=index)
+            report(_essential_bit(m, item.id, index) or item.box.node, "BOX-014", "unknown_essential",
+                   type=prop.type, index=index)
+
+
+def _essential_bit(m: ContainerModel, item_id: int, index: int) -> Node | None:
+    """The `essential` bit of the ipma association that gives `item_id` property `index`: where BOX-009 and
+    BOX-014 point, since that bit is what they judge."""
+    ipma = m.iprp_child("ipma")
+    entries = [n for n in (ipma.node.children if ipma else []) if n.name.startswith("entries[")]
+    for entry in entries:
+        item = entry.child("item_ID")
+        if item is None or item.value != item_id:
+            continue
+        for assoc in (n for n in entry.children if n.name.startswith("associations[")):
+            prop = assoc.child("property_index")
+            if prop is not None and prop.value == index:
+                return assoc.child("essential") or assoc
+    return None
 
 
 def _metadata_payload(m: ContainerModel, item_id: int) -> bytes | None:

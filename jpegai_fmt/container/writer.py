@@ -43,7 +43,7 @@ def exif_payload(exif: bytes) -> bytes:
     return b"\x00\x00\x00\x00" + tiff
 
 
-def _check_xmp(xmp: bytes) -> bytes:
+def check_xmp(xmp: bytes) -> bytes:
     try:
         ET.parse(io.StringIO(xmp.decode("utf-8").rstrip("\x00")))
     except (UnicodeDecodeError, ET.ParseError) as err:
@@ -51,7 +51,7 @@ def _check_xmp(xmp: bytes) -> bytes:
     return xmp
 
 
-def _check_icc(icc: bytes) -> bytes:
+def check_icc(icc: bytes) -> bytes:
     if len(icc) < 128 or icc[36:40] != b"acsp":
         raise BuildError("ICC profile lacks the 128-byte header with signature 'acsp' at byte 36",
                          path="icc")
@@ -107,14 +107,14 @@ def wrap(codestream: bytes, *, exif: bytes | None = None, xmp: bytes | None = No
                          byte_offset=0)
     if codestream[-2:] != b"\xff\x81":
         raise BuildError("codestream does not end with EOC (FF 81)", byte_offset=len(codestream) - 2)
-    props = _properties(codestream, None if icc is None else _check_icc(bytes(icc)), syntax)
+    props = _properties(codestream, None if icc is None else check_icc(bytes(icc)), syntax)
     payloads = [(1, LAYOUT["item_type"], 0, None, codestream)]
     if exif is not None:
         payloads.append((len(payloads) + 1, LAYOUT["exif_item_type"], LAYOUT["metadata_item_flags"],
                          None, exif_payload(bytes(exif))))
     if xmp is not None:
         payloads.append((len(payloads) + 1, LAYOUT["xmp_item_type"], LAYOUT["metadata_item_flags"],
-                         LAYOUT["xmp_content_type"], _check_xmp(bytes(xmp))))
+                         LAYOUT["xmp_content_type"], check_xmp(bytes(xmp))))
 
     ftyp = box("ftyp", schemas.ftyp.build({"major_brand": LAYOUT["brand"], "minor_version": 0,
                                            "compatible_brands": LAYOUT["compatible_brands"]}))

@@ -92,10 +92,12 @@ def picture(ctx: Context) -> None:
     idc = pih["bit_depth_idc"]
     if REFERENCE_MAX_DEPTH_IDC < idc < len(BIT_DEPTHS):
         report(node, "PIH-005", "reference", at=_field(node, "bit_depth_idc"), value=idc, bits=BIT_DEPTHS[idc])
-    for which, pair, name in (("source", pih.source_subsampling, "s_ver_minus1"),
-                              ("coded", pih.coded_subsampling, "c_ver_minus1")):
+    # a coded field is absent where the source side implies it (c = 2): point at the first field present
+    for which, pair, names in (("source", pih.source_subsampling, ("s_ver_minus1",)),
+                               ("coded", pih.coded_subsampling, ("c_ver_minus1", "c_hor_minus1", "s_ver_minus1"))):
         if pair not in FORMATS:
-            report(node, "PIH-006", "pair", at=_field(node, name), which=which, ver=pair[0], hor=pair[1])
+            at = next((n for n in map(node.get, names) if n is not None), node)
+            report(node, "PIH-006", "pair", at=at, which=which, ver=pair[0], hor=pair[1])
     if pih["colour_transform_idx"] == 2:
         report(node, "PIH-007", "user", at=_field(node, "colour_transform_idx"))
     for c, value in enumerate(pih.bdl):
