@@ -143,6 +143,26 @@ def test_decode_is_identical_with_1_and_2_torch_threads(analysis, tmp_path):
     assert runs[0]["png"] == runs[1]["png"]
 
 
+ENCODE_SCRIPT = """
+import hashlib, sys, torch
+torch.set_num_threads(int(sys.argv[2]))
+import numpy as np
+from PIL import Image
+from codec.pipeline import EncodeSettings, encode
+rgb = np.asarray(Image.open(sys.argv[1]))
+print(hashlib.sha256(encode(rgb, bpp=0.5, settings=EncodeSettings())).hexdigest(), torch.get_num_threads())
+"""
+
+
+def test_encode_is_identical_with_1_and_2_torch_threads(picture, tmp_path):
+    """docs/api.md promises the same bytes whatever the thread count: analysis, RDOQ, post-filter fit, search."""
+    from PIL import Image
+    Image.fromarray(picture).save(tmp_path / "p.png")
+    runs = [subprocess.run([sys.executable, "-c", ENCODE_SCRIPT, str(tmp_path / "p.png"), str(n)], check=True,
+                           capture_output=True, text=True).stdout.split() for n in (1, 2)]
+    assert [r[1] for r in runs] == ["1", "2"] and runs[0][0] == runs[1][0]
+
+
 def test_striped_synthesis_equals_one_pass(model, photo, monkeypatch):
     pic = photo(128, 900, top=0, left=300)               # 57 latent rows: two stripes of at most 48
     data = P.encode(pic, settings=P.EncodeSettings(model_id=1), model=model)
