@@ -185,8 +185,8 @@ def main(argv=None):
                          "bf16; measure with bench/train_step.py first)")
     ap.add_argument("--part", choices=("all", *PARTS), default="all",
                     help="train only part of the model: 'synthesis' (analysis, hyper-prior, gains frozen, so "
-                         "rates stay; 1.4x the full bf16 step's speed on this project's CPU) or 'encoder' (analysis and "
-                         "hyper-encoder; the decoder stays as it is)")
+                         "rates stay; 1.4x the full bf16 step's speed on this project's CPU) or 'encoder' "
+                         "(analysis and hyper-encoder; the decoder stays as it is)")
     ap.add_argument("--eval-every", type=float, default=5.0, help="minutes between validations")
     args = ap.parse_args(argv)
 

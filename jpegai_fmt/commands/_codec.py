@@ -48,7 +48,7 @@ def progress(label: str, enabled: bool = True, counted: bool = True):
         return
     from rich.console import Console
     from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
-    with Progress(SpinnerColumn(), TextColumn(f"{label} {{task.completed}} steps" if counted else label), TimeElapsedColumn(),
-                  transient=True, console=Console(stderr=True)) as bar:
+    text = TextColumn(f"{label} {{task.completed}} steps" if counted else label)
+    with Progress(SpinnerColumn(), text, TimeElapsedColumn(), transient=True, console=Console(stderr=True)) as bar:
         task = bar.add_task(label, total=None)
         yield lambda: bar.advance(task)
