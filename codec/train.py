@@ -33,12 +33,19 @@ DEFAULT_TRAIN = os.path.join(HERE, "..", "..", "shared", "data", "train")
 DEFAULT_VAL = os.path.join(HERE, "..", "..", "shared", "data", "val")
 
 
-def load_images(folder: str, device) -> list[torch.Tensor]:
+def load_images(folder: str, device, what: str = "training", min_side: int = 64) -> list[torch.Tensor]:
+    """The folder's PNG/JPEG pictures; those smaller than `min_side` (the crop) are left out, with a note."""
+    if not os.path.isdir(folder):
+        raise SystemExit(f"{what} folder {folder} does not exist")
     paths = sorted(glob.glob(os.path.join(folder, "*.png")) + glob.glob(os.path.join(folder, "*.jpg")))
-    if not paths:
-        raise SystemExit(f"no training images in {folder}")
-    return [torch.from_numpy(np.array(Image.open(p).convert("RGB"))).permute(2, 0, 1).contiguous().to(device)
-            for p in paths]
+    images = [torch.from_numpy(np.array(Image.open(p).convert("RGB"))).permute(2, 0, 1).contiguous().to(device)
+              for p in paths]
+    kept = [im for im in images if min(im.shape[1:]) >= min_side]
+    if len(kept) < len(images):
+        print(f"{len(images) - len(kept)} {what} pictures smaller than {min_side}x{min_side} left out", flush=True)
+    if not kept:
+        raise SystemExit(f"no {what} pictures of at least {min_side}x{min_side} in {folder}")
+    return kept
 
 
 def random_batch(images, batch, crop, gen: np.random.Generator):
@@ -46,8 +53,6 @@ def random_batch(images, batch, crop, gen: np.random.Generator):
     while len(out) < batch:
         im = images[gen.integers(len(images))]
         _, h, w = im.shape
-        if h < crop or w < crop:
-            continue
         y, x = gen.integers(h - crop + 1), gen.integers(w - crop + 1)
         c = im[:, y:y + crop, x:x + crop]
         if gen.random() < 0.5:
@@ -159,7 +164,7 @@ def param_groups(model: Codec, lr):
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--train", default=DEFAULT_TRAIN)
-    ap.add_argument("--val", default=DEFAULT_VAL)
+    ap.add_argument("--val", default=DEFAULT_VAL, help="validation pictures ('' for none)")
     ap.add_argument("--out", default="runs/main")
     ap.add_argument("--minutes", type=float, default=30.0, help="wall-clock budget of this run")
     ap.add_argument("--batch", type=int, default=8)
@@ -206,8 +211,9 @@ def main(argv=None):
     gen = np.random.default_rng(args.seed)
     torch.manual_seed(args.seed)
 
-    train_imgs = load_images(args.train, device)
-    val_imgs = load_images(args.val, "cpu") if args.val and os.path.isdir(args.val) else []
+    train_imgs = load_images(args.train, device, "training", args.crop)
+    quiet_default = args.val == DEFAULT_VAL and not os.path.isdir(DEFAULT_VAL)   # a clone without ../shared
+    val_imgs = load_images(args.val, "cpu", "validation") if args.val and not quiet_default else []
     model = Codec().to(device)
     if args.channels_last:
         model = model.to(memory_format=torch.channels_last)
@@ -218,13 +224,19 @@ def main(argv=None):
         if args.resume == "shipped":
             from .weights import training_state
             ck = training_state()
+        elif not os.path.isfile(args.resume):
+            raise SystemExit(f"--resume {args.resume}: no such checkpoint (or 'shipped' for the repository's weights)")
         else:
             ck = torch.load(args.resume, map_location=device)
         if "model" not in ck:                  # a weights-only file (fp16 tensors are widened on copy)
             ck = {"model": ck}
         model.load_state_dict(ck["model"])
         if "opt" in ck:
-            opt.load_state_dict(ck["opt"])
+            try:
+                opt.load_state_dict(ck["opt"])
+            except ValueError:                 # saved by a run that trained other parameters (--part)
+                print("optimiser state not reused: the checkpoint trained another --part; Adam starts afresh",
+                      flush=True)
         history = ck.get("history", [])
         print(f"resumed from {args.resume} (previous run: {ck.get('step')} steps, {ck.get('elapsed_s', 0):.0f} s); "
               f"new schedule over {args.minutes} min")

@@ -110,22 +110,37 @@ def validate(source, *, syntax: str = "auto", lenient: bool = False, entropy: bo
     stopping error becomes a finding), only on input that is not JPEG AI at all.
 
     A tree is validated as it would be written: `build(tree)` is parsed afresh, so
-    edits are taken into account; a tree that cannot be built yields its own findings.
+    edits are taken into account; a tree whose edits cannot be written gives one error
+    finding saying why. For a `.jai` tree the boxes' findings are those of the parse and
+    the codestream item is validated as edited.
     """
     if isinstance(source, Node):
+        item = _codestream_item(source) if source.name == "file" else None
         try:
-            data = build(source)
-        except JpegAiError:
-            findings = source.all_findings()
+            data = build(item if item is not None else source)
+        except JpegAiError as err:           # point at the edited field, where the tree still has it
+            top = item if item is not None else source
+            at = (top.get(err.path) if err.path else None) or top
+            return [Finding(err.rule or "", "E", f"the edited tree cannot be written: {err.message}", at.path,
+                            at.bit_offset >> 3, at.bit_offset)]
+        findings = validate(data, syntax=syntax, lenient=lenient, entropy=entropy)
+        if item is None:
             return findings
-        return validate(data, syntax=syntax, lenient=lenient, entropy=entropy)
+        boxes = [f for f in source.all_findings() if not f.path.startswith(item.path)]
+        base = item.bit_offset           # the item's first byte (our files keep the codestream in one extent)
+        return boxes + [Finding(f.rule, f.severity, f.message, f"{item.path}/{f.path}".rstrip("/"),
+                                None if f.bit_offset is None else (base + f.bit_offset) >> 3,
+                                None if f.bit_offset is None else base + f.bit_offset) for f in findings]
     data, path = load(source)
     kind = sniff(data)
     if kind == "codestream":
         findings = read_codestream(data, syntax=syntax, lenient=True, entropy=entropy).findings() \
             if lenient else _strict_findings(data, syntax, entropy)
     elif kind == "container":
-        findings = parse(data, syntax=syntax, lenient=lenient).all_findings()
+        from .container import parse_file
+        root = parse_file(data, syntax=_syntax(syntax), lenient=lenient, entropy=entropy)
+        apply_policy(root, lenient)
+        findings = root.all_findings()
     else:
         raise _not_jpegai(data)
     if path is not None:
@@ -134,6 +149,13 @@ def validate(source, *, syntax: str = "auto", lenient: bool = False, entropy: bo
         if ext is not None:
             findings.append(ext)
     return findings
+
+
+def _codestream_item(root: Node) -> Node | None:
+    """The item node of a `.jai` tree that holds the primary codestream (its segments hang under it)."""
+    from .container.tables import LAYOUT
+    return next((n for n in root.walk() if n.name.startswith("item[") and n.value == LAYOUT["item_type"]
+                 and n.children), None)
 
 
 def _strict_findings(data: bytes, syntax: str, entropy: bool) -> list[Finding]:

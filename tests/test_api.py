@@ -94,3 +94,29 @@ def test_import_loads_neither_torch_nor_textual():
     code = "import jpegai_fmt, sys; print('torch' in sys.modules, 'textual' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.split() == ["False", "False"]
+
+
+SAMPLE_DIR = __import__("pathlib").Path(__file__).resolve().parent.parent / "samples"
+
+
+@pytest.mark.parametrize("name, field", [("valid/enc-threads-2.jaic", "PIH/model_id"),
+                                         ("valid/enc-threads-2.jai", "mdat/item[1]/PIH/model_id")])
+def test_validate_sees_the_edits_of_a_tree(name, field):
+    """Raw or .jai: an edit that builds is judged as written; one that cannot be written is an error there."""
+    tree = jpegai_fmt.parse(SAMPLE_DIR / name)
+    assert not [f for f in jpegai_fmt.validate(tree) if f.severity != "I"]
+    tree.get(field).value = 5                      # a model_id no profile allows
+    assert [(f.rule, f.path) for f in jpegai_fmt.validate(tree) if f.severity == "E"] == [("PRF-004", field)]
+    tree.get(field).value = 16                     # does not fit the field
+    (only,) = jpegai_fmt.validate(tree)
+    assert only.severity == "E" and only.path == field and "cannot be written" in only.message
+    assert only.bit_offset == tree.get(field).bit_offset
+
+
+def test_entropy_rules_run_for_a_jai_file_too():
+    pytest.importorskip("torch")
+    from jpegai_fmt.container import wrap
+    raw = (SAMPLE_DIR / "rules" / "thr-004-underrun.jaic").read_bytes()
+    for data in (raw, wrap(raw)):
+        assert "THR-004" in {f.rule for f in jpegai_fmt.validate(data, entropy=True)}
+        assert "THR-004" not in {f.rule for f in jpegai_fmt.validate(data)}

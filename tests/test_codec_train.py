@@ -117,3 +117,24 @@ def test_encoder_only_leaves_the_decoder_alone(data, tmp_path):
     after = torch.load(tmp_path / "last.pt", map_location="cpu")["model"]
     moved = {k for k in start if not torch.equal(start[k], after[k])}
     assert moved and all(k.startswith(PARTS["encoder"]) for k in moved), sorted(moved)
+
+
+def test_pictures_smaller_than_the_crop_are_refused_not_waited_for(data, tmp_path):
+    run = _run("--train", str(data / "train"), "--val", "", "--crop", "512", "--out", str(tmp_path),
+               "--minutes", "0.05")
+    assert run.returncode == 1 and "no training pictures of at least 512x512" in run.stderr
+    missing = _run("--train", str(data / "train"), "--val", str(tmp_path / "nowhere"), "--out", str(tmp_path))
+    assert missing.returncode == 1 and "validation folder" in missing.stderr
+
+
+def test_resume_into_another_part_starts_adam_afresh(data, tmp_path):
+    common = ["--train", str(data / "train"), "--val", "", "--batch", "2", "--crop", "256", "--threads", "1",
+              "--no-amp", "--minutes", "0.02"]
+    first = _run(*common, "--out", str(tmp_path / "a"))
+    assert first.returncode == 0, first.stderr
+    again = _run(*common, "--out", str(tmp_path / "b"), "--part", "synthesis",
+                 "--resume", str(tmp_path / "a" / "last.pt"))
+    assert again.returncode == 0, again.stderr
+    assert "optimiser state not reused" in again.stdout
+    gone = _run(*common, "--out", str(tmp_path / "c"), "--resume", str(tmp_path / "none.pt"))
+    assert gone.returncode == 1 and "no such checkpoint" in gone.stderr

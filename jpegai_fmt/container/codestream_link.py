@@ -41,17 +41,17 @@ def codestream_facts(data: bytes, *, syntax: str = "IS") -> CodestreamFacts:
     return _facts(parse_codestream(bytes(data), syntax=syntax.lower()))
 
 
-def read_item(data: bytes, *, syntax: str = "IS",
-              lenient: bool = False) -> tuple[Node, CodestreamFacts | None, JpegAiError | None]:
+def read_item(data: bytes, *, syntax: str = "IS", lenient: bool = False,
+              entropy: bool = False) -> tuple[Node, CodestreamFacts | None, JpegAiError | None]:
     """The codestream tree of an item's bytes (offsets relative to `data`, errors kept as
     findings and error nodes) with the codestream rules' findings under the strict or
     lenient policy, its facts when the PIH could be read, and the error that stopped
-    parsing altogether, if any."""
+    parsing altogether, if any. `entropy` adds the rules only decoding finds (as `validate` does)."""
     from ..rules import apply_policy, check_codestream  # codestream.md §15 rules on the item's data
     try:
         cs = parse_codestream(bytes(data), syntax=syntax.lower(), tolerant=True)
     except JpegAiError as err:
         return Node("codestream", None, 0, 8 * len(data), "error"), None, err
-    check_codestream(cs)
+    check_codestream(cs, entropy=entropy)
     apply_policy(cs.node, lenient)
     return cs.node, _facts(cs), None

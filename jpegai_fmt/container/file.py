@@ -14,10 +14,10 @@ from .rules import check_codestream, check_structure
 from .tables import LAYOUT
 
 
-def parse_file(data: bytes, *, syntax: str = "IS", lenient: bool = False) -> Node:
+def parse_file(data: bytes, *, syntax: str = "IS", lenient: bool = False, entropy: bool = False) -> Node:
     """The tree of a HEIF-based JPEG AI file: file → boxes → fields, with the primary
     item's codestream tree nested under its item node (absolute file positions) and
-    every BOX- and codestream finding attached."""
+    every BOX- and codestream finding attached (`entropy`: the decoding rules too)."""
     data = bytes(data)
     model = read_model(data)
     check_structure(model)
@@ -28,7 +28,7 @@ def parse_file(data: bytes, *, syntax: str = "IS", lenient: bool = False) -> Nod
         item = None
     if item is not None:
         node = place_item(model, item, item_data)
-        tree, facts, error = read_item(item_data.data, syntax=syntax, lenient=lenient)
+        tree, facts, error = read_item(item_data.data, syntax=syntax, lenient=lenient, entropy=entropy)
         nest_codestream(node, tree, item_data.ranges)
         check_codestream(model, node, item_data.data, facts, None if error is None else error.describe())
     for other in model.item_order:
