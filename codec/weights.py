@@ -7,7 +7,8 @@ stream's UDI record, so a decoder can tell our streams from streams made with ot
 decodes anything. The encoder's file is left out: a better encoder writes streams the same decoder reads,
 so improving it must not orphan the streams already written.
 
-Export: `python -m codec.weights CHECKPOINT` (writes codec/weights/ from a training checkpoint).
+Export: `python -m codec.weights CHECKPOINT [--out DIR]` (writes codec/weights/, or DIR, from a training
+checkpoint).
 """
 from __future__ import annotations
 
@@ -143,7 +144,19 @@ def export(checkpoint: str, out_dir: str = HERE) -> bytes:
     return model_set_id((os.path.join(out_dir, "decoder.pt"), os.path.join(out_dir, "integer.npz")))
 
 
+def main(argv=None) -> None:
+    import argparse
+    ap = argparse.ArgumentParser(prog="python -m codec.weights",
+                                 description="Export a training checkpoint (last.pt or last-weights.pt) as the "
+                                             "shipped model set: decoder.pt, encoder.pt, integer.npz.")
+    ap.add_argument("checkpoint")
+    ap.add_argument("--out", default=HERE, help="folder to write (default: codec/weights, the shipped set)")
+    args = ap.parse_args(argv)
+    if not os.path.isfile(args.checkpoint):
+        sys.exit(f"{args.checkpoint}: no such checkpoint")
+    os.makedirs(args.out, exist_ok=True)
+    print("model set", export(args.checkpoint, args.out).hex())
+
+
 if __name__ == "__main__":
-    if len(sys.argv) != 2:
-        sys.exit("usage: python -m codec.weights CHECKPOINT")
-    print("model set", export(sys.argv[1]).hex())
+    main()

@@ -30,10 +30,22 @@ _INDEXED = re.compile(r"^(.*)\[(\d+)\]$")
 
 
 def load(source) -> tuple[bytes, str | None]:
-    """Bytes of `source` (bytes-like, or a path to read) and the path, if any."""
+    """Bytes of `source` (bytes-like, a binary file object, or a path to read) and the path, if any."""
     if isinstance(source, (bytes, bytearray, memoryview)):
         return bytes(source), None
-    path = os.fspath(source)
+    if hasattr(source, "read"):
+        try:
+            data = source.read()
+        except UnicodeDecodeError:
+            data = ""
+        if not isinstance(data, (bytes, bytearray)):
+            raise JpegAiError("the file object gives text: open it in binary mode ('rb')")
+        name = getattr(source, "name", None)
+        return bytes(data), name if isinstance(name, str) else None
+    try:
+        path = os.fspath(source)
+    except TypeError:
+        raise JpegAiError(f"expected bytes, a path or a binary file object, got {type(source).__name__}") from None
     try:
         with open(path, "rb") as fh:
             return fh.read(), path

@@ -13,6 +13,7 @@ import copy
 from dataclasses import dataclass, field
 from typing import Any, Iterable
 
+from .api import load
 from .codestream import Codestream, parse_codestream
 from .container import sniff, wrap
 from .container.reader import load_primary, metadata, read_model
@@ -60,15 +61,16 @@ class _Plan:
     rows: dict | None = None
 
 
-def extract(data: bytes, *, luma_channels: int | None = None, chroma_channels: int | None = None,
+def extract(data, *, luma_channels: int | None = None, chroma_channels: int | None = None,
             drop_ton: bool = False, drop_udi: bool = False, drop_regions: Iterable[int] = (),
             syntax: str = "auto") -> tuple[bytes, dict[str, Any]]:
-    """Extract from a raw codestream or a `.jai` file; returns the new bytes (same kind) and a size report.
+    """Extract from a raw codestream or a `.jai` file (bytes, a path or a binary file object); returns the new
+    bytes (same kind) and a size report.
 
     Channel counts above a component's num_chs keep it whole, so extract(extract(x, a), b) equals
     extract(x, min(a, b)). A request that changes nothing returns the input unchanged.
     """
-    data = bytes(data)
+    data = load(data)[0]
     options = dict(luma_channels=luma_channels, chroma_channels=chroma_channels, drop_ton=drop_ton,
                    drop_udi=drop_udi, drop_regions=frozenset(int(i) for i in drop_regions), syntax=syntax)
     kind = sniff(data)

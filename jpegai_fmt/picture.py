@@ -45,7 +45,9 @@ def codestream_of(data: bytes) -> tuple[str, bytes]:
 @dataclass(frozen=True)
 class ImageInfo:
     """What the picture header says, read without decoding. `width`/`height` are the display size
-    (what decode returns); `coded_size` is the size the networks work on (multiples of 64)."""
+    (what decode returns); `coded_size` is the PIH's picture size, which the networks work on (multiples
+    of 64 from our encoder, any size from others). `bpp` counts codestream bits, like a rate target;
+    `file_size` is the whole input's."""
 
     kind: str                          # 'container' (.jai) or 'codestream' (.jaic)
     width: int
@@ -70,7 +72,7 @@ class ImageInfo:
 
     @property
     def bpp(self) -> float:
-        return self.file_size * 8 / (self.width * self.height)
+        return len(self.codestream) * 8 / (self.width * self.height)
 
     def decode(self, luma_channels: int | None = None, chroma_channels: int | None = None) -> np.ndarray:
         """Decode with our model set to uint8 RGB (height, width, 3)."""
@@ -174,6 +176,8 @@ def encode(array, *, bpp: float | None = None, model_id: int | None = None, bdl:
     from codec.pipeline import encode as codec_encode
     if bpp is not None and model_id is not None:
         raise BuildError("give either bpp or model_id, not both")
+    if bpp is not None and bdl:
+        raise BuildError("bdl goes with model_id: a bpp target searches model_id and BDL itself")
     rgb = _as_rgb(array)
     s = EncodeSettings(model_id=2 if model_id is None else model_id, bdl=(bdl, bdl), threads=threads,
                        num_chs=(C_MAX[0] if luma_channels is None else luma_channels,

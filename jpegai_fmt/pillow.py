@@ -96,10 +96,13 @@ def _save(im: Image.Image, fp, filename, save_all: bool = False) -> None:
     name = os.fspath(filename) if isinstance(filename, (str, bytes, os.PathLike)) else ""
     name = name.decode() if isinstance(name, bytes) else name
     container = opts.get("container", not name.lower().endswith(CODESTREAM_EXTENSIONS))
-    data = picture.encode(rgb, bpp=opts.get("bpp"), model_id=opts.get("model_id"),
-                      bdl=int(opts.get("bdl", 0)), threads=int(opts.get("threads", 1)),
-                      refine=int(opts.get("refine", 0)), post_filter=bool(opts.get("post_filter", True)),
-                      container=False)
+    try:
+        data = picture.encode(rgb, bpp=opts.get("bpp"), model_id=opts.get("model_id"),
+                              bdl=int(opts.get("bdl", 0)), threads=int(opts.get("threads", 1)),
+                              refine=int(opts.get("refine", 0)), post_filter=bool(opts.get("post_filter", True)),
+                              container=False)
+    except BuildError as err:                  # Pillow's save reports a bad option as OSError
+        raise OSError(f"cannot write JPEG AI: {err}") from None
     if container:
         from .container import wrap
         exif = opts.get("exif")

@@ -120,3 +120,15 @@ def test_entropy_rules_run_for_a_jai_file_too():
     for data in (raw, wrap(raw)):
         assert "THR-004" in {f.rule for f in jpegai_fmt.validate(data, entropy=True)}
         assert "THR-004" not in {f.rule for f in jpegai_fmt.validate(data)}
+
+
+def test_sources_are_bytes_paths_or_binary_files_and_nothing_else(tmp_path):
+    path = SAMPLE_DIR / "valid" / "enc-threads-2.jai"
+    with open(path, "rb") as fh:
+        assert jpegai_fmt.build(jpegai_fmt.parse(fh).get("mdat/item[1]")) == \
+            jpegai_fmt.build(jpegai_fmt.parse(path).get("mdat/item[1]"))
+    assert jpegai_fmt.extract(str(path), luma_channels=32)[1]["num_chs"]["luma"] == [160, 32]
+    with open(path) as text, pytest.raises(jpegai_fmt.JpegAiError, match="binary mode"):
+        jpegai_fmt.validate(text)
+    with pytest.raises(jpegai_fmt.JpegAiError, match="got int"):
+        jpegai_fmt.parse(3)

@@ -39,7 +39,8 @@ def test_open_reads_the_header(jai, tmp_path):
         assert info.model_set == integer_model().model_set.hex()
         assert info.file_size == len(jai)
     d = info.to_dict()
-    assert d["width"] == 130 and d["coded_width"] == 192 and abs(d["bpp"] - len(jai) * 8 / 13000) < 1e-5
+    assert d["width"] == 130 and d["coded_width"] == 192 and abs(d["bpp"] - len(picture.codestream_of(jai)[1]) * 8 / 13000) < 1e-5
+    assert d["file_size"] == len(jai)
     assert picture.open(info.codestream).kind == "codestream"
 
 

@@ -184,3 +184,13 @@ def test_a_decompression_bomb_fails_alone_in_a_batch(photo, capsys):
     err = capsys.readouterr().err
     assert rc == 2 and "bomb.png" in err and "internal error" not in err
     assert sorted(os.listdir(d / "batch")) == ["p.jai"]
+
+
+def test_bdl_with_a_rate_target_is_refused_everywhere(photo, capsys):
+    d, rgb = photo
+    rc = cli.main(["encode", str(d / "p.png"), str(d / "x.jai"), "--bpp", "0.5", "--bdl", "100"])
+    assert rc == 2 and "--bdl goes with --model-id" in capsys.readouterr().err
+    with pytest.raises(BuildError, match="bdl goes with model_id"):
+        picture.encode(rgb, bpp=0.5, bdl=100)
+    with pytest.raises(OSError, match="bdl goes with model_id"):
+        Image.fromarray(rgb).save(io.BytesIO(), format="JPEGAI", bpp=0.5, bdl=100)

@@ -1,5 +1,6 @@
 """`jpegai-fmt info / dump / validate`: output, exit codes, one-line errors, no torch."""
 import json
+import os
 import subprocess
 import sys
 
@@ -60,9 +61,16 @@ def test_dump_tree_and_json(files, capsys):
     out = capsys.readouterr().out
     assert "decoder_profile_id = 2" in out and "thread[0]" in out
     assert main(["dump", "--json", files["good"]]) == 0
-    tree = json.loads(capsys.readouterr().out)["codestream"]
-    field = tree["children"]["PIH"]["children"]["component[1]"]["children"]["num_chs"]
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["path"] == files["good"]
+    field = doc["codestream"]["children"]["PIH"]["children"]["component[1]"]["children"]["num_chs"]
     assert field["value"] == 96 and field["bit_length"] == 8
+    jai = os.path.join(os.path.dirname(files["good"]), "good.jai")
+    with open(files["good"], "rb") as fh, open(jai, "wb") as out:
+        out.write(wrap(fh.read()))
+    assert main(["dump", "--json", jai]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["path"] == jai and "mdat" in doc["file"]["children"]        # the path and the file tree, both
 
 
 def test_errors_are_one_line(files, capsys):

@@ -57,6 +57,10 @@ def test_train_resume_and_export(data, tmp_path):
     ident = export(str(run / "last-weights.pt"), str(out))
     assert ident == model_set_id((str(out / "decoder.pt"), str(out / "integer.npz"))) and len(ident) == 16
     assert (out / "encoder.pt").stat().st_size > 0
+    cli = subprocess.run([sys.executable, "-m", "codec.weights", str(run / "last-weights.pt"), "--out",
+                          str(tmp_path / "cli")], cwd=ROOT, capture_output=True, text=True, timeout=120,
+                         env={**os.environ, "PYTHONPATH": ROOT})
+    assert cli.returncode == 0 and cli.stdout.split() == ["model", "set", ident.hex()], cli.stderr
 
 
 def test_regime_weights_are_checked(data, tmp_path):

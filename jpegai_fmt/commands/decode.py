@@ -60,9 +60,10 @@ def run(args) -> int:
         with open(src, "rb") as fh:
             data = fh.read()
         with progress("decoding", enabled=single and not args.json, counted=False):
-            dec = decode(codestream_of(data)[1], args.luma_channels, args.chroma_channels, model=model)
+            codestream = codestream_of(data)[1]
+            dec = decode(codestream, args.luma_channels, args.chroma_channels, model=model)
         h, w = dec.rgb.shape[:2]
-        info = {"input": src, "output": dst, "width": w, "height": h, "bpp": len(data) * 8 / (w * h),
+        info = {"input": src, "output": dst, "width": w, "height": h, "bpp": len(codestream) * 8 / (w * h),
                 "symbols_sha256": dec.symbols_sha256, **{k: round(v, 4) for k, v in dec.timings.items()}}
         if reference is not None:
             try:

@@ -25,7 +25,7 @@ def run(args) -> int:
     from .. import parse
     root = parse(args.file, syntax=args.syntax, lenient=args.lenient)
     if args.json:
-        print_json({"file": args.file, root.name: keyed(root)})
+        print_json({"path": args.file, root.name: keyed(root)})   # a .jai root is itself named "file"
     else:
         print_tree(root)
     return 1 if any(f.severity == "E" for f in root.all_findings()) else 0

@@ -65,6 +65,8 @@ def _rate(text: str) -> float:
 
 def _settings(args):
     from codec.pipeline import EncodeSettings
+    if args.bpp is not None and args.bdl:
+        raise ValueError("--bdl goes with --model-id: --bpp searches model_id and BDL itself")
     try:
         rows, cols = (int(v) for v in args.regions.lower().split("x"))
     except ValueError:
