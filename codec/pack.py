@@ -31,7 +31,8 @@ def pack(src: str, dst: str, quality: int) -> int:
 
 
 def main(argv=None):
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(prog=f"python -m {__spec__.name}" if __spec__ else None, description=__doc__,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("out")
     ap.add_argument("--train", default=DEFAULT_TRAIN)
     ap.add_argument("--val", default=DEFAULT_VAL)

@@ -101,7 +101,7 @@ def main(argv=None) -> None:
     from PIL import Image
 
     from .weights import load_networks
-    ap = argparse.ArgumentParser(description="measure the channels' synthesis gains for RDOQ")
+    ap = argparse.ArgumentParser(prog="python -m codec.rdoq", description="measure the channels' synthesis gains for RDOQ")
     ap.add_argument("--train", default=os.path.join(os.path.dirname(__file__), "..", "..", "shared", "data", "train"))
     ap.add_argument("--pictures", type=int, default=12, help="how many training photos (a 256x256 centre crop each)")
     ap.add_argument("--out", default=GAIN_FILE)

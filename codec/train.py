@@ -162,7 +162,8 @@ def param_groups(model: Codec, lr):
 
 
 def main(argv=None):
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(prog=f"python -m {__spec__.name}" if __spec__ else None, description=__doc__,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--train", default=DEFAULT_TRAIN)
     ap.add_argument("--val", default=DEFAULT_VAL, help="validation pictures ('' for none)")
     ap.add_argument("--out", default="runs/main")

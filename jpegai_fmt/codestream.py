@@ -164,7 +164,10 @@ def _record(node: Node, err: JpegAiError) -> None:
 def _memory_nodes(node: Node, mem: AnsMemory, base: int) -> None:
     node.findings += mem.findings
     if mem.prefix_bits:
-        node.add(Node("thread_size_deltas", mem.deltas, 8 * (base + mem.offset), mem.prefix_bits, "field"))
+        start = 8 * (base + mem.offset)
+        node.add(Node("thread_size_deltas", mem.deltas, start, mem.code_bits, "field"))
+        if mem.prefix_bits > mem.code_bits:     # shown apart, as in the headers
+            node.add(Node("alignment", mem.pad_value, start + mem.code_bits, mem.prefix_bits - mem.code_bits, "field"))
     for t, (start, size) in enumerate(mem.threads):
         node.add(Node(f"thread[{t}]", None, 8 * (base + start), 8 * size, "payload"))
 

@@ -21,6 +21,8 @@ class AnsMemory:
     offset: int
     size: int
     prefix_bits: int = 0  # se(v) codes + alignment, 0 with one thread
+    code_bits: int = 0    # the se(v) codes alone
+    pad_value: int = 0    # the alignment bits after them (0 when valid)
     deltas: list[int] = field(default_factory=list)
     threads: list[tuple[int, int]] = field(default_factory=list)  # (offset, size) per thread
     findings: list[Finding] = field(default_factory=list)
@@ -66,7 +68,9 @@ def split_threads(payload: bytes, n: int, *, offset: int = 0, size: int | None =
         reader = BitReader(payload, 8 * offset, 8 * end, base_bit=8 * base_byte, path=path)
         try:
             mem.deltas = [reader.read_se(f"thread_size_delta[{i}]") for i in range(n - 1)]
+            mem.code_bits = reader.tell() - 8 * offset
             _, pad = reader.align("alignment")
+            mem.pad_value = pad
         except JpegAiError as err:
             raise _error(err, "THR-001") from None
         mem.prefix_bits = reader.tell() - 8 * offset

@@ -80,3 +80,21 @@ def test_tolerant_mode_keeps_going_after_a_bad_payload():
     cs = parse_codestream(data, tolerant=True)
     assert [f.rule for f in cs.findings()] == ["THR-001"]
     assert cs.node.get("SOZ/error").kind == "error" and cs.node.get("SORP/region[0]/thread[0]") is not None
+
+
+def test_thread_size_prefix_and_its_alignment_are_separate_leaves():
+    """Like the headers: the se(v) codes span exactly their bits; the padding to the byte is its own leaf."""
+    import pathlib
+
+    from jpegai_fmt import parse
+    tree = parse(pathlib.Path(__file__).resolve().parent.parent / "samples" / "valid" / "enc-threads-16.jaic")
+    prefixes = [n for n in tree.walk() if n.name == "thread_size_deltas"]
+    assert prefixes
+    for codes in prefixes:
+        holder = next(n for n in tree.walk() if codes in n.children)
+        after = holder.children[holder.children.index(codes) + 1]
+        end = codes.bit_offset + codes.bit_length
+        if end % 8:
+            assert after.name == "alignment" and after.bit_offset == end and (end + after.bit_length) % 8 == 0
+        else:
+            assert after.name != "alignment"
