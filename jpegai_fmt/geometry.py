@@ -89,6 +89,6 @@ def tiles_1d(length: int, size: int, overlap: int) -> list[Tile]:
     return tiles
 
 
-def synthesis_tiles(width: int, height: int, size: int, overlap: int) -> list[tuple[Tile, Tile]]:
-    """All (y, x) tiles of a picture, row-major."""
-    return [(ty, tx) for ty in tiles_1d(height, size, overlap) for tx in tiles_1d(width, size, overlap)]
+def tile_count(width: int, height: int, size: int, overlap: int) -> int:
+    """How many tiles cover a picture: a product, never the list (a hostile header can ask for ~17M)."""
+    return len(tiles_1d(height, size, overlap)) * len(tiles_1d(width, size, overlap))

@@ -12,7 +12,7 @@ from construct import Array, BitsInteger, Struct, Subconstruct, this
 
 from .bitschema import Bounded, BoundedArray, Traced, b, build_header, group, opt, parse_header, u
 from .errors import BuildError, ParseError
-from .geometry import synthesis_tiles
+from .geometry import tile_count
 from .pih import PictureHeader
 from .tables import CONSTANTS
 from .tree import Node
@@ -78,7 +78,7 @@ def _icci_tile_count(ctx) -> int:
     size, overlap = 16 * ctx.icci_tile_size, 16 * ctx.icci_tile_overlap
     if size <= overlap:
         raise ParseError(f"eICCI tile size {size} must exceed overlap {overlap}", rule="TON-005")
-    return len(synthesis_tiles(pih.width, pih.height, size, overlap))
+    return tile_count(pih.width, pih.height, size, overlap)
 
 
 def _model_max(ctx) -> int:

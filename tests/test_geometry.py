@@ -2,7 +2,7 @@
 import pytest
 
 from jpegai_fmt.errors import ParseError
-from jpegai_fmt.geometry import region_bounds, regions, synthesis_tiles, tiles_1d
+from jpegai_fmt.geometry import region_bounds, regions, tile_count, tiles_1d
 
 
 def test_spec_tile_example():
@@ -10,7 +10,7 @@ def test_spec_tile_example():
     xs = tiles_1d(2096, 1024, 64)
     assert [t.start for t in xs] == [0, 960, 1920] and xs[-1].end == 2096
     assert [t.start for t in tiles_1d(1400, 1024, 64)] == [0, 960]
-    assert len(synthesis_tiles(2096, 1400, 1024, 64)) == 6
+    assert tile_count(2096, 1400, 1024, 64) == 6
     cores = [(t.core_start, t.core_end) for t in xs]
     assert cores == [(0, 992), (992, 1952), (1952, 2096)]  # contiguous, O/2 dropped at inner edges
 

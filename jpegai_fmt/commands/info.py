@@ -7,7 +7,7 @@ import argparse
 from ..api import load, read_codestream, sniff
 from ..codestream import Codestream
 from ..errors import ParseError
-from ..geometry import regions, synthesis_tiles
+from ..geometry import regions, tile_count
 from ..markers import Marker
 from ..pih import PictureHeader
 from ..render import Block, print_blocks, print_findings, print_json
@@ -95,7 +95,7 @@ def tools_block(pih: PictureHeader, ton: dict | None) -> Block:
         if comp["synthesis_tile_enable"]:
             size, overlap = 16 * comp["synthesis_tile_size"], 16 * comp["synthesis_tile_overlap"]
             try:
-                count = f", {len(synthesis_tiles(pih.width, pih.height, size, overlap))} tiles"
+                count = f", {tile_count(pih.width, pih.height, size, overlap)} tiles"
             except ParseError:
                 count = ", invalid"
             tiles = f"T {size}, O {overlap}{count}"
