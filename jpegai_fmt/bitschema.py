@@ -177,6 +177,20 @@ def group(name: str, subcon):
     return name / Traced(name, subcon, kind="group")
 
 
+def _with_partial(err: JpegAiError, tracer: Tracer, pos: int) -> JpegAiError:
+    """Attach the fields read before the error (`err.partial`, the header's tree so far): a lenient reader
+    still shows them. The field being read when it failed is left out (the error marks it); the groups
+    around it end where reading stopped."""
+    for depth in range(len(tracer.stack) - 1, 0, -1):
+        node = tracer.stack[depth]
+        if node.children:
+            node.bit_length = tracer.base_bit + pos - node.bit_offset
+        else:
+            tracer.stack[depth - 1].children.remove(node)
+    err.partial = tracer.stack[0]
+    return err
+
+
 def parse_header(schema, payload: bytes, *, name: str, base_bit: int = 0, range_rule: str = "",
                  **params) -> tuple[dict, Node]:
     """Parse a header payload with `schema`; returns (values, tree).
@@ -193,15 +207,18 @@ def parse_header(schema, payload: bytes, *, name: str, base_bit: int = 0, range_
     try:
         values = schema.parse_stream(stream, trace=tracer, range_rule=range_rule, **params)
     except StreamError:
-        raise TruncatedError(f"{name} payload ({len(payload)} bytes) ends inside a field",
-                             byte_offset=tracer.bit_offset >> 3, bit_offset=tracer.bit_offset,
-                             path=tracer.path, rule="SEG-006") from None
+        error = TruncatedError(f"{name} payload ({len(payload)} bytes) ends inside a field",
+                               byte_offset=tracer.bit_offset >> 3, bit_offset=tracer.bit_offset,
+                               path=tracer.path, rule="SEG-006")
+        raise _with_partial(error, tracer, stream.tell()) from None
     except ConstructError as err:
-        raise ParseError(f"{name}: {err}", byte_offset=tracer.bit_offset >> 3,
-                         bit_offset=tracer.bit_offset, path=tracer.path) from None
+        error = ParseError(f"{name}: {err}", byte_offset=tracer.bit_offset >> 3,
+                           bit_offset=tracer.bit_offset, path=tracer.path)
+        raise _with_partial(error, tracer, stream.tell()) from None
     except JpegAiError as err:  # raised by a size or count rule inside the schema
-        raise type(err)(err.message, byte_offset=tracer.bit_offset >> 3, bit_offset=tracer.bit_offset,
-                        path=tracer.path, rule=err.rule) from None
+        error = type(err)(err.message, byte_offset=tracer.bit_offset >> 3, bit_offset=tracer.bit_offset,
+                          path=tracer.path, rule=err.rule)
+        raise _with_partial(error, tracer, stream.tell()) from None
     used = stream.tell()
     if len(payload) != (used + 7) // 8:
         root.findings.append(Finding("SEG-004", "E", f"{name} payload has {len(payload)} bytes, its fields "

@@ -85,6 +85,9 @@ def parse_codestream(data: bytes, *, syntax: str = "is", base_byte: int = 0, tol
         except JpegAiError as err:
             if not tolerant:
                 raise
+            partial = getattr(err, "partial", None)
+            if partial is not None:           # the header's fields read before the error stay in the tree
+                _graft(node, partial)
             _record(node, err)
 
     first = segments[1] if len(segments) > 1 else cut

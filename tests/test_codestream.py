@@ -98,3 +98,18 @@ def test_thread_size_prefix_and_its_alignment_are_separate_leaves():
             assert after.name == "alignment" and after.bit_offset == end and (end + after.bit_length) % 8 == 0
         else:
             assert after.name != "alignment"
+
+
+def test_a_header_that_stops_keeps_the_fields_read_before_the_error():
+    """Lenient trees (dump --lenient, the inspector) show a broken TON up to the field that broke it."""
+    import pathlib
+
+    from jpegai_fmt import parse
+    tree = parse(pathlib.Path(__file__).resolve().parent.parent / "samples" / "rules" / "ton-001-candidate.jaic",
+                 lenient=True)
+    ton = tree.get("TON")
+    names = [n.name for n in ton.children]
+    assert names[-1] == "error" and "filter_set[0]" in names and "B1" in names
+    assert ton.get("filter_set[0]/weights_u").value and ton.get("error").bit_offset == 295
+    kids = ton.get("filter_set[0]").children
+    assert all(a.bit_offset + a.bit_length <= b.bit_offset for a, b in zip(kids, kids[1:]))
