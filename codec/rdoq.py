@@ -63,11 +63,17 @@ def quantise(scaled: np.ndarray, rows: np.ndarray, step: np.ndarray, gain: np.nd
     step towards zero where lam * 255^2 / 3 * synthesis gain * (added latent error^2) < bits saved.
     `step` is the per-channel gain step (C, 1, 1), `gain` the channels' synthesis gains."""
     r = np.rint(scaled).astype(np.int64)
-    toward = r - np.sign(r)
-    added = ((scaled - toward) ** 2 - (scaled - r) ** 2) / step ** 2
-    cost = lam * 255.0 ** 2 / 3.0 * DISTORTION_SCALE * gain[:, None, None] * added
-    move = (r != 0) & (cost < code_lengths(rows, r) - code_lengths(rows, toward))
-    return np.where(move, toward, r).astype(np.int32)
+    # only coded nonzero residuals can move: most are zero or skipped, so work on those alone
+    at = np.flatnonzero((r != 0) & (rows != SKIP_ROW))
+    ch = at // (r.shape[1] * r.shape[2])
+    old, x, k = r.reshape(-1)[at], scaled.reshape(-1)[at], rows.reshape(-1)[at]
+    toward = old - np.sign(old)
+    added = ((x - toward) ** 2 - (x - old) ** 2) / step.reshape(-1)[ch] ** 2
+    cost = lam * 255.0 ** 2 / 3.0 * DISTORTION_SCALE * gain[ch] * added
+    move = cost < code_lengths(k, old) - code_lengths(k, toward)
+    out = r.astype(np.int32)
+    out.reshape(-1)[at[move]] = toward[move]
+    return out
 
 
 # ------------------------------------------------------------------------------------------- calibration
