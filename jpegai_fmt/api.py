@@ -122,9 +122,9 @@ def validate(source, *, syntax: str = "auto", lenient: bool = False, entropy: bo
     stopping error becomes a finding), only on input that is not JPEG AI at all.
 
     A tree is validated as it would be written: `build(tree)` is parsed afresh, so
-    edits are taken into account; a tree whose edits cannot be written gives one error
-    finding saying why. For a `.jai` tree the boxes' findings are those of the parse and
-    the codestream item is validated as edited.
+    edits are taken into account. A tree that cannot be written keeps the findings of its
+    parse, plus an error at the field that stops the writer. For a `.jai` tree the boxes'
+    findings are those of the parse and the codestream item is validated as edited.
     """
     if isinstance(source, Node):
         item = _codestream_item(source) if source.name == "file" else None
@@ -133,12 +133,13 @@ def validate(source, *, syntax: str = "auto", lenient: bool = False, entropy: bo
         except JpegAiError as err:           # point at the edited field, where the tree still has it
             top = item if item is not None else source
             at = (top.get(err.path) if err.path else None) or top
-            return [Finding(err.rule or "", "E", f"the edited tree cannot be written: {err.message}", at.path,
-                            at.bit_offset >> 3, at.bit_offset)]
+            return source.all_findings() + [Finding(err.rule or "", "E", f"the tree cannot be written: "
+                                                    f"{err.message}", at.path, at.bit_offset >> 3, at.bit_offset)]
         findings = validate(data, syntax=syntax, lenient=lenient, entropy=entropy)
         if item is None:
             return findings
-        boxes = [f for f in source.all_findings() if not f.path.startswith(item.path)]
+        boxes = [f for f in source.all_findings()
+                 if not f.path.startswith(item.path) or f.rule.startswith("BOX-")]
         base = item.bit_offset           # the item's first byte (our files keep the codestream in one extent)
         return boxes + [Finding(f.rule, f.severity, f.message, f"{item.path}/{f.path}".rstrip("/"),
                                 None if f.bit_offset is None else (base + f.bit_offset) >> 3,
