@@ -46,3 +46,13 @@ def test_valid_encoder_streams_decode_without_findings():
         data = (SAMPLES / "valid" / f"{name}.jaic").read_bytes()
         assert not {r for r, s in rules(data, entropy=True) if s in "EW"} - {"PIH-014", "PIH-015"}
         assert parse_codestream(data).pih is not None
+
+
+def test_validate_command_runs_the_entropy_rules_on_request(capsys):
+    import pathlib
+
+    from jpegai_fmt.cli import main
+    sample = str(pathlib.Path(__file__).resolve().parent.parent / "samples" / "rules" / "thr-004-underrun.jaic")
+    assert main(["validate", sample]) == 0                 # only decoding finds this one
+    assert main(["validate", sample, "--entropy"]) == 1
+    assert "THR-004" in capsys.readouterr().out

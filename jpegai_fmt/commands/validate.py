@@ -1,4 +1,4 @@
-"""`jpegai-fmt validate FILE... [--json] [--lenient] [-v]`: findings per file.
+"""`jpegai-fmt validate FILE... [--json] [--lenient] [--entropy] [-v]`: findings per file.
 
 Exit 0 when every file is valid (no error findings), 1 when one is invalid, 2 when
 one cannot be read as JPEG AI at all.
@@ -19,6 +19,7 @@ def add_parser(subparsers) -> None:
                                           "invalid, 2 unreadable.",
                               epilog="examples:\n  jpegai-fmt validate photo.jai\n"
                                      "  jpegai-fmt validate streams/*.jaic --lenient -v\n"
+                                     "  jpegai-fmt validate photo.jai --entropy      # also decode the payloads\n"
                                      "  jpegai-fmt validate --suite conformance --json",
                               formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("files", nargs="*", metavar="FILE")
@@ -28,15 +29,18 @@ def add_parser(subparsers) -> None:
     p.add_argument("--lenient", action="store_true",
                    help="report what the reference decoder tolerates as warnings (docs/validation.md)")
     p.add_argument("--syntax", choices=["auto", "is", "dis"], default="auto", help="PIH syntax (default: auto)")
+    p.add_argument("--entropy", action="store_true",
+                   help="also entropy-decode the payloads, for the rules only decoding finds (SOQ-003, THR-004); "
+                        "needs the codec (torch) and takes longer")
     p.add_argument("-v", "--verbose", action="store_true", help="also show information findings")
     p.set_defaults(run=run)
 
 
-def check(path: str, *, syntax: str, lenient: bool) -> dict:
+def check(path: str, *, syntax: str, lenient: bool, entropy: bool = False) -> dict:
     """{'file', 'status': valid|invalid|unreadable, 'findings' or 'error'} for one file."""
     from .. import validate
     try:
-        findings = validate(path, syntax=syntax, lenient=lenient)
+        findings = validate(path, syntax=syntax, lenient=lenient, entropy=entropy)
     except (JpegAiError, OSError) as err:
         return {"file": path, "status": "unreadable", "error": str(err)}
     bad = any(f.severity == "E" for f in findings)
@@ -53,7 +57,7 @@ def run(args) -> int:
             return 2
         from ..suite import main_suite
         return main_suite(args.suite, as_json=args.json)
-    results = [check(path, syntax=args.syntax, lenient=args.lenient) for path in args.files]
+    results = [check(path, syntax=args.syntax, lenient=args.lenient, entropy=args.entropy) for path in args.files]
     if args.json:
         print_json([{**r, "findings": [f.to_dict() for f in r.get("findings", [])]} if "findings" in r else r
                     for r in results])
