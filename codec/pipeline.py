@@ -361,7 +361,7 @@ class StreamState:
 
 
 def parse_state(data: bytes, limits: Limits | None = None) -> StreamState:
-    cs = parse_codestream(_codestream_bytes(data))
+    cs = parse_codestream(_codestream_bytes(data), syntax="auto")   # IS, or DIS where only DIS reads
     check_decode(cs.pih, limits)          # a decompression bomb stops here, before any picture-size buffer
     im = _our_model(cs)
     p = cs.pih

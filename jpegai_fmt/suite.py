@@ -94,6 +94,7 @@ def facts_from_info(doc: dict) -> dict:
     found |= {name for row, name in TOOL_ROWS.items() if tools[row].startswith("on")}
     udi = [s["bytes"] for s in doc.get("Segments", []) if s["segment"] == "UDI"]
     return {
+        "syntax": pic["PIH syntax"],
         "size": _ints(pic["coded size"]),
         "display_size": _ints(pic["display size"]),
         "profile": _ints(prof["decoder profile"])[0],

@@ -102,18 +102,18 @@ def join(parts, *, soc: bytes = b"\xff\x80", eoc: bytes = b"\xff\x81") -> bytes:
     return soc + b"".join(frame(m, p) for m, p in parts) + eoc
 
 
-def restream(data: bytes, *, pih=None, ton=None, rdi=None, udi="keep", soq="keep") -> bytes:
+def restream(data: bytes, *, pih=None, ton=None, rdi=None, udi="keep", soq="keep", syntax="is") -> bytes:
     """Re-serialise `data` with edited headers and the same entropy payloads.
 
     `pih` and `ton` are functions editing a deep copy of the parsed fields (`ton` receives the
     new PictureHeader too); `rdi` replaces the RDI fields; `udi`/`soq` replace those payloads
-    (None drops them).
+    (None drops them); `syntax` is the PIH syntax written ('is' or 'dis').
     """
     cs = parse_codestream(data)
     fields = copy.deepcopy(cs.pih.fields)
     if pih:
         pih(fields)
-    header = parse_pih(_pih_bytes(fields))
+    header = parse_pih(_pih_bytes(fields, syntax), syntax=syntax)
     ton_fields = copy.deepcopy(cs.ton) if cs.ton else None
     if ton_fields is not None and 1 in header.source_subsampling and ton_fields.get("icci_enable_flag") is None:
         ton_fields["icci_enable_flag"] = 0
@@ -126,14 +126,14 @@ def restream(data: bytes, *, pih=None, ton=None, rdi=None, udi="keep", soq="keep
     udi = cs.udi if udi == "keep" else udi
     data = build_codestream(fields, soz=payload[Marker.SOZ][0], sorp=payload[Marker.SORP],
                             sors=payload[Marker.SORS], ton=ton_fields, rdi=rdi, udi=udi,
-                            soq=(payload[Marker.SOQ] or [None])[0] if soq == "keep" else soq)
-    INFO[data] = info_of(fields, ton_fields, rdi, udi)
+                            soq=(payload[Marker.SOQ] or [None])[0] if soq == "keep" else soq, syntax=syntax)
+    INFO[data] = info_of(fields, ton_fields, rdi, udi, syntax)
     return data
 
 
-def _pih_bytes(fields: dict) -> bytes:
+def _pih_bytes(fields: dict, syntax: str = "is") -> bytes:
     from jpegai_fmt.pih import build_pih
-    return build_pih(fields)
+    return build_pih(fields, syntax)
 
 
 def set_bits(data: bytes, path: str, value: int) -> bytes:
@@ -185,7 +185,7 @@ def _threads(flag, log2) -> int:
     return 1 << (log2 + 1) if flag else 1
 
 
-def info_of(fields: dict, ton: dict | None, rdi: dict | None, udi: bytes | None) -> dict:
+def info_of(fields: dict, ton: dict | None, rdi: dict | None, udi: bytes | None, syntax: str = "is") -> dict:
     """What `info --json` must report, from the values written."""
     w, h = fields["img_width_minus64"] + 64, fields["img_height_minus64"] + 64
     regions = [1, 1]
@@ -200,6 +200,7 @@ def info_of(fields: dict, ton: dict | None, rdi: dict | None, udi: bytes | None)
     if fields.get("gain_3D_enable_flag"):
         q = _threads(fields.get("multi_threading_q"), fields.get("log2_num_threads_q_minus1"))
     return {
+        "syntax": syntax.upper(),
         "size": [w, h],
         "display_size": [w - fields["diff_display_img_width"], h - fields["diff_display_img_height"]],
         "profile": fields["decoder_profile_id"],
@@ -262,8 +263,8 @@ def valid_streams(cat: Catalogue, enc: Encoder) -> dict[str, bytes]:
     def add(name, data, what, allow=(), rules=(), info=None):
         info = info or expected_info(data)
         cat.add(name, data, what=what, allow=allow, rules=rules, info=info, valid=True)
-        cat.add(name, wrap(data), what=what + " (in the container)", allow=allow, rules=rules,
-                info=info, kind="container", valid=True)
+        cat.add(name, wrap(data, syntax=info.get("syntax", "IS")), what=what + " (in the container)", allow=allow,
+                rules=rules, info=info, kind="container", valid=True)
 
     add("enc-threads-1", base, "encoder: 192x128, one thread everywhere, model 2, simple profile, level 10")
     for n in (2, 8, 16):
@@ -323,6 +324,8 @@ def valid_streams(cat: Catalogue, enc: Encoder) -> dict[str, bytes]:
     pv("hdr-synthesis-tiling-degenerate", "synthesis tiling with O >= H (one tile on that axis)",
        comp(0, synthesis_tile_enable=1, synthesis_tile_size=20, synthesis_tile_overlap=10), allow=("PIH-013",))
     pv("hdr-10bit", "10-bit header (bit_depth_idc 1)", lambda f: f.update(bit_depth_idc=1))
+    pv("hdr-dis", "PIH in the DIS syntax, level 11 (DIS allows model 2 from L1 = 1); read by auto-detection",
+       lambda f: f.update(level_idc=11), syntax="dis")
     pv("hdr-12bit", "12-bit header: valid, not decodable by the reference decoder", lambda f: f.update(bit_depth_idc=2),
        allow=("PIH-005",))
     pv("hdr-444", "4:4:4 source coded 4:4:4", lambda f: f.update(s_ver_minus1=0, s_hor_minus1=0, c_ver_minus1=0,

@@ -113,3 +113,19 @@ def test_foreign_streams_open_but_do_not_decode(jai):
     assert info.size == (130, 100) and info.model_set is None
     with pytest.raises(ModelMismatchError):
         picture.decode(foreign)
+
+
+def test_a_dis_syntax_stream_decodes_and_cuts_like_its_is_twin():
+    """samples/valid/hdr-dis holds enc-threads-1's payloads under a DIS-syntax PIH: decode and extract
+    must read it by auto-detection, and a cut keeps the DIS syntax."""
+    import pathlib
+
+    from jpegai_fmt.codestream import parse_codestream
+    from jpegai_fmt.extract import extract
+    valid = pathlib.Path(__file__).resolve().parent.parent / "samples" / "valid"
+    dis, twin = (valid / "hdr-dis.jaic").read_bytes(), (valid / "enc-threads-1.jaic").read_bytes()
+    assert parse_codestream(dis, syntax="auto").pih.syntax == "dis"
+    assert np.array_equal(picture.decode(dis), picture.decode(twin))
+    cut, _ = extract(dis, luma_channels=16)
+    assert parse_codestream(cut, syntax="auto").pih.syntax == "dis"
+    assert np.array_equal(picture.decode(cut), picture.decode(twin, luma_channels=16))
