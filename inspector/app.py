@@ -73,7 +73,7 @@ class InspectorApp(App):
     ]
 
     def __init__(self, doc: Document, *, validate_in_background: bool = True, graphics: str = "halfblock",
-                 graphics_note: str = "") -> None:
+                 graphics_note: str = "", entropy: bool = False) -> None:
         """`graphics`: how the preview draws the picture (a mode of `resolve_graphics`, which
         `main` calls before the app starts); half blocks unless asked, so tests stay exact."""
         super().__init__()
@@ -82,6 +82,7 @@ class InspectorApp(App):
         self.current: Node = doc.root
         self.last_search = ""
         self.validate_in_background = validate_in_background
+        self.entropy = entropy                # the background validator also runs the decoding rules
         luma, chroma = doc.channel_counts()
         self.selection = Selection(luma, chroma, luma, chroma)
 
@@ -116,7 +117,7 @@ class InspectorApp(App):
 
     @work(thread=True, exclusive=True, group="validate")
     def _run_validator(self) -> None:
-        findings = validate(self.doc.data, self.doc.root)
+        findings = validate(self.doc.data, self.doc.root, self.entropy)
         self.call_from_thread(self._set_findings, findings)
 
     def _set_findings(self, findings) -> None:
@@ -276,6 +277,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--graphics", choices=GRAPHICS, default="auto",
                         help="how the preview draws the picture: Kitty graphics or Sixel where the terminal "
                              "has them (auto, the default), or forced; halfblock works everywhere")
+    parser.add_argument("--entropy", action="store_true",
+                        help="the background validator also entropy-decodes the payloads, for the rules only "
+                             "decoding finds (SOQ-003, THR-004)")
     args = parser.parse_args(argv)
     try:
         doc = Document.open(args.file)
@@ -283,7 +287,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"jpegai-inspect: cannot read {args.file}: {err.strerror}", file=sys.stderr)
         return 2
     mode, note = resolve_graphics(args.graphics)  # before Textual owns the terminal
-    InspectorApp(doc, graphics=mode, graphics_note=note).run()
+    InspectorApp(doc, graphics=mode, graphics_note=note, entropy=args.entropy).run()
     return 0
 
 

@@ -24,10 +24,11 @@ def parse_tree(data: bytes) -> Node:
         return root
 
 
-def validate(data: bytes, root: Node) -> list[Finding]:
-    """The validator's findings (lenient policy); the parser's own when the validator refuses the input."""
+def validate(data: bytes, root: Node, entropy: bool = False) -> list[Finding]:
+    """The validator's findings (lenient policy; with `entropy`, the decoding rules too); the parser's own
+    when the validator refuses the input."""
     try:
-        return list(jpegai_fmt.validate(data, lenient=True))
+        return list(jpegai_fmt.validate(data, lenient=True, entropy=entropy))
     except JpegAiError:
         return root.all_findings()
 

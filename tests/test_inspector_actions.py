@@ -470,3 +470,18 @@ def test_extract_with_the_real_engine_reports_its_refusal(tmp_path):
         assert any("extract failed" in n.message and "cut points" in n.message for n in app._notifications)
     drive(small_codestream(), script)
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("entropy, expected", [(False, False), (True, True)])
+def test_entropy_option_adds_the_decoding_rules_to_the_findings(entropy, expected):
+    pytest.importorskip("torch")
+    import pathlib
+    data = (pathlib.Path(__file__).resolve().parent.parent / "samples" / "rules" / "thr-004-underrun.jaic").read_bytes()
+    app = InspectorApp(Document.from_bytes(data, "thr.jaic"), entropy=entropy)
+
+    async def go():
+        async with app.run_test(size=(80, 24)) as pilot:
+            await app.workers.wait_for_complete()
+            await pilot.pause()
+    asyncio.run(go())
+    assert ("THR-004" in {f.rule for f in app.doc.findings}) is expected
