@@ -112,7 +112,6 @@ def parse(source, *, syntax: str = "auto", lenient: bool = False) -> Node:
         from .container import parse_file
         root = parse_file(data, syntax=_syntax(syntax), lenient=lenient)
         apply_policy(root, lenient)
-        root.source = data
         return root
     raise _not_jpegai(data)
 

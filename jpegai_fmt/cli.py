@@ -39,12 +39,17 @@ def build_parser(names=COMMANDS) -> argparse.ArgumentParser:
     return parser
 
 
+INPUT_OPTIONS = ("input", "exif", "xmp", "icc", "reference")   # options that name a file the command reads
+
+
 def _output_is_input(args) -> str | None:
-    """The output path of an INPUT OUTPUT command when it names the input file itself."""
-    pairs = [(getattr(args, "input", None), getattr(args, "output", None))]
+    """The output path of an INPUT OUTPUT command when it names a file the command reads (the input, or an
+    input option such as wrap's --exif)."""
+    output = getattr(args, "output", None)
+    pairs = [(getattr(args, name, None), output) for name in INPUT_OPTIONS]
     paths = getattr(args, "paths", None)
     if paths and len(paths) == 2 and not getattr(args, "out_dir", None):
-        pairs.append((paths[0], paths[1]))
+        pairs += [(src, paths[1]) for src in [paths[0]] + [getattr(args, n, None) for n in INPUT_OPTIONS[1:]]]
     for src, dst in pairs:
         if isinstance(src, str) and isinstance(dst, str) and os.path.exists(dst):
             try:

@@ -64,3 +64,39 @@ def test_json_reports_what_was_written(tmp_path, capsys):
                          "codestream_bytes": len(CS), "item": {"id": 1, "type": wrapped["items"][0]["type"]},
                          "items_in_file": 2}
     assert run("wrap", src, jai) == 0 and capsys.readouterr().out == ""   # no --json: silent as before
+
+
+VALID = __import__("pathlib").Path(__file__).resolve().parent.parent / "samples" / "valid"
+
+
+def test_info_lenient_summarises_a_jai_whose_codestream_cannot_be_located(tmp_path, capsys):
+    from jpegai_fmt.cli import main
+    short = tmp_path / "short.jai"
+    short.write_bytes((VALID / "hdr-444.jai").read_bytes()[:-1])
+    assert main(["info", str(short)]) == 2                       # strict: the one-line reason
+    assert main(["info", "--lenient", "--json", str(short)]) == 1
+    doc = json.loads(capsys.readouterr().out)
+    assert "Boxes" in json.dumps(doc) and {"BOX-001", "BOX-006"} <= {f["rule"] for f in doc["findings"]}
+
+
+def test_wrap_reads_dis_by_itself_and_refuses_what_the_validator_flags(tmp_path, capsys):
+    from jpegai_fmt import validate
+    from jpegai_fmt.cli import main
+    out = tmp_path / "d.jai"
+    assert main(["wrap", str(VALID / "hdr-dis.jaic"), str(out)]) == 0
+    assert not [f for f in validate(str(out)) if f.severity != "I"]
+    xmp = tmp_path / "d.xmp"
+    xmp.write_text('<!DOCTYPE x><x:xmpmeta xmlns:x="adobe:ns:meta/"/>')
+    assert main(["wrap", str(VALID / "hdr-dis.jaic"), str(tmp_path / "x.jai"), "--xmp", str(xmp)]) == 2
+    assert "BOX-016" in capsys.readouterr().err and not (tmp_path / "x.jai").exists()
+    exif = tmp_path / "e.bin"
+    exif.write_bytes(b"II*\x00" + bytes(16))
+    assert main(["wrap", str(VALID / "hdr-dis.jaic"), str(exif), "--exif", str(exif)]) == 2
+    assert "is the input" in capsys.readouterr().err and exif.read_bytes()[:4] == b"II*\x00"
+
+
+def test_parse_file_tree_builds_as_documented():
+    from jpegai_fmt import build
+    from jpegai_fmt.container import unwrap
+    data = (VALID / "hdr-dis.jai").read_bytes()
+    assert build(parse_file(data).get("mdat/item[1]")) == unwrap(data)

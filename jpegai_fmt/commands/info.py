@@ -6,7 +6,7 @@ import argparse
 
 from ..api import load, read_codestream, sniff
 from ..codestream import Codestream
-from ..errors import ParseError
+from ..errors import JpegAiError, ParseError
 from ..geometry import regions, tile_count
 from ..markers import Marker
 from ..pih import PictureHeader
@@ -95,7 +95,8 @@ def tools_block(pih: PictureHeader, ton: dict | None) -> Block:
         if comp["synthesis_tile_enable"]:
             size, overlap = 16 * comp["synthesis_tile_size"], 16 * comp["synthesis_tile_overlap"]
             try:
-                count = f", {tile_count(pih.width, pih.height, size, overlap)} tiles"
+                n = tile_count(pih.width, pih.height, size, overlap)
+                count = f", {n} tile{'s' if n != 1 else ''}"
             except ParseError:
                 count = ", invalid"
             tiles = f"T {size}, O {overlap}{count}"
@@ -140,7 +141,8 @@ def segments_block(cs: Codestream, base: int) -> Block:
             threads = [n for n in node.walk() if n.name.startswith("thread[")]
             regions_ = [n for n in node.children if n.name.startswith("region[")]
             if regions_:
-                content = f"{len(regions_)} region{'s' if len(regions_) > 1 else ''}, {len(threads)} threads"
+                content = (f"{len(regions_)} region{'s' if len(regions_) > 1 else ''}, "
+                           f"{len(threads)} thread{'s' if len(threads) != 1 else ''}")
             elif threads:
                 content = f"{len(threads)} thread{'s' if len(threads) > 1 else ''}"
         rows.append((node.name, base + seg.offset, seg.size if seg.marker not in (Marker.SOC, Marker.EOC) else "",
@@ -167,7 +169,7 @@ def run(args) -> int:
     blocks = [Block("File", [("file", args.file), ("bytes", len(data)),
                              ("kind", {"codestream": "raw codestream", "container": "HEIF-based .jai file"}
                               .get(kind, "unknown"))])]
-    base = 0
+    base, cs = 0, None
     if kind == "container":
         from .. import parse
         from ..container import unwrap
@@ -175,7 +177,11 @@ def run(args) -> int:
         blocks.append(boxes_block(root))
         findings = root.all_findings()
         base = _codestream_offset(root)
-        cs = read_codestream(unwrap(data), syntax=args.syntax, lenient=True)
+        try:                                # as strict or lenient as a raw codestream would be read
+            cs = read_codestream(unwrap(data), syntax=args.syntax, lenient=args.lenient)
+        except JpegAiError:
+            if not args.lenient:
+                raise                       # lenient: the boxes and their findings are what can be read
     elif kind == "codestream":
         cs = read_codestream(data, syntax=args.syntax, lenient=args.lenient)
         findings = cs.findings()
@@ -183,10 +189,11 @@ def run(args) -> int:
         from .. import parse
         parse(data)  # raises the one-line "not a JPEG AI file" error
         return 2
-    if cs.pih is not None:
+    if cs is not None and cs.pih is not None:
         blocks += [picture_block(cs.pih), profile_block(cs.pih), tools_block(cs.pih, cs.ton),
                    threads_regions_block(cs.pih)]
-    blocks.append(segments_block(cs, base))
+    if cs is not None:
+        blocks.append(segments_block(cs, base))
     counts = {s: sum(f.severity == s for f in findings) for s in "EWI"}
     blocks.append(Block("Findings", [("errors", counts["E"]), ("warnings", counts["W"]), ("info", counts["I"])]))
     if args.json:

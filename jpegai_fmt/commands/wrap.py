@@ -17,14 +17,15 @@ def add_parser(subparsers) -> None:
                               epilog="examples:\n  jpegai-fmt wrap photo.jaic photo.jai\n"
                                      "  jpegai-fmt wrap photo.jaic photo.jai --exif photo.exif --xmp photo.xmp "
                                      "--icc sRGB.icc\n"
-                                     "  jpegai-fmt wrap old.jaic old.jai --syntax DIS --json",
+                                     "  jpegai-fmt wrap old.jaic old.jai --syntax dis --json",
                               formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("input", help="raw codestream")
     p.add_argument("output", help="file to write (.jai)")
     p.add_argument("--exif", metavar="F", help="Exif data (TIFF header, optionally preceded by Exif\\0\\0)")
     p.add_argument("--xmp", metavar="F", help="XMP packet (UTF-8 XML)")
     p.add_argument("--icc", metavar="F", help="ICC profile, written as an additional colr 'prof'")
-    p.add_argument("--syntax", choices=["IS", "DIS"], default="IS", help="PIH syntax of the codestream")
+    p.add_argument("--syntax", type=str.lower, choices=["auto", "is", "dis"], default="auto",
+                   help="PIH syntax of the codestream (default: auto, as info and validate)")
     p.add_argument("--json", action="store_true", help="print what was written (sizes, items, top-level boxes) "
                                                        "as JSON")
     p.set_defaults(run=run)

@@ -14,7 +14,7 @@ from .rules import check_codestream, check_structure
 from .tables import LAYOUT
 
 
-def parse_file(data: bytes, *, syntax: str = "IS", lenient: bool = False, entropy: bool = False) -> Node:
+def parse_file(data: bytes, *, syntax: str = "auto", lenient: bool = False, entropy: bool = False) -> Node:
     """The tree of a HEIF-based JPEG AI file: file → boxes → fields, with the primary
     item's codestream tree nested under its item node (absolute file positions) and
     every BOX- and codestream finding attached (`entropy`: the decoding rules too)."""
@@ -37,4 +37,5 @@ def parse_file(data: bytes, *, syntax: str = "IS", lenient: bool = False, entrop
             if d.ranges and d.data:
                 place_item(model, other, d)
     fill_gaps(model)
+    root.source = data                      # what `build` copies opaque bytes from
     return root

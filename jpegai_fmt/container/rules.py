@@ -322,7 +322,8 @@ def _looks_like_xmp(content_type: str | None, payload: bytes | None) -> bool:
             or (payload is not None and (b"x:xmpmeta" in payload or b"<rdf:RDF" in payload)))
 
 
-def _xml_problem(payload: bytes) -> str | None:
+def xmp_problem(payload: bytes) -> str | None:
+    """What makes an XMP packet unacceptable (BOX-016), or None; the writer refuses the same packets."""
     try:
         text = payload.decode("utf-8")
     except UnicodeDecodeError as err:
@@ -347,7 +348,7 @@ def _box016(m: ContainerModel) -> None:
             report(item.box.node, "BOX-016", "content_type", item_id=item.id,
                    content_type=item.content_type)
         if payload is not None:
-            problem = _xml_problem(payload)
+            problem = xmp_problem(payload)
             if problem:
                 report(item.box.node, "BOX-016", "not_xml", item_id=item.id, error=problem)
         if m.primary_id not in m.references_to("cdsc", item.id):

@@ -7,16 +7,15 @@ it is built again with the real offsets (same size, since the widths do not chan
 """
 from __future__ import annotations
 
-import io
 import os
 import tempfile
-import xml.etree.ElementTree as ET
 
 from ..errors import BuildError, ParseError
 from . import schemas
 from .codestream_link import codestream_facts
 from ..api import sniff
 from .reader import load_primary, read_model
+from .rules import xmp_problem
 from .tables import LAYOUT
 
 EXIF_PREFIX = b"Exif\x00\x00"
@@ -44,10 +43,9 @@ def exif_payload(exif: bytes) -> bytes:
 
 
 def check_xmp(xmp: bytes) -> bytes:
-    try:
-        ET.parse(io.StringIO(xmp.decode("utf-8").rstrip("\x00")))
-    except (UnicodeDecodeError, ET.ParseError) as err:
-        raise BuildError(f"XMP is not well-formed UTF-8 XML: {err}", path="xmp") from None
+    problem = xmp_problem(xmp)
+    if problem:
+        raise BuildError(f"XMP is refused (BOX-016): {problem}", path="xmp")
     return xmp
 
 
@@ -99,7 +97,7 @@ def _properties(codestream: bytes, icc: bytes | None, syntax: str) -> list[bytes
 
 
 def wrap(codestream: bytes, *, exif: bytes | None = None, xmp: bytes | None = None,
-         icc: bytes | None = None, syntax: str = "IS") -> bytes:
+         icc: bytes | None = None, syntax: str = "auto") -> bytes:
     """A `.jai` file holding `codestream` as primary item 1, with optional Exif, XMP and ICC."""
     codestream = bytes(codestream)
     if sniff(codestream) != "codestream":
