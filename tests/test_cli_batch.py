@@ -100,6 +100,15 @@ def test_spec_lists_and_prints_tables(capsys):
     assert "img_width_minus64" in out.out and "b(65535)" in out.out and "\x1b[" not in out.out
     rc, out = _spec(["markers", "--json"], capsys)
     assert ["SOC", "0xFF80"] == json.loads(out.out)["rows"][0][:2]
+    rc, out = _spec(["container", "--json"], capsys)
+    rows = dict(json.loads(out.out)["rows"])
+    assert rows["compatible_brands"] == ["jaii", "mif1"]                      # a JSON value, not a string
+    assert rows["colr_defaults[colour_transform_idx 1]"]["transfer_characteristics"] == 13
+    rc, out = _spec(["rules", "--json"], capsys)
+    rules = {r[0]: r for r in json.loads(out.out)["rows"]}
+    assert "lenient: W" in rules["STR-002"][-1] and "reference: W" in rules["PIH-005"][-1]
+    rc, out = _spec(["udi-record"], capsys)
+    assert "varint x threads" in out.out
     rc, out = _spec(["nonsense"], capsys)
     assert rc == 2 and "PIH" in out.err
 

@@ -145,15 +145,16 @@ def segments_block(cs: Codestream, base: int) -> Block:
                            f"{len(threads)} thread{'s' if len(threads) != 1 else ''}")
             elif threads:
                 content = f"{len(threads)} thread{'s' if len(threads) > 1 else ''}"
-        rows.append((node.name, base + seg.offset, seg.size if seg.marker not in (Marker.SOC, Marker.EOC) else "",
+        rows.append((node.name, base + seg.offset, seg.size if seg.marker not in (Marker.SOC, Marker.EOC) else 0,
                      content))
     return Block("Segments", rows, ("segment", "offset", "bytes", "content"))
 
 
 def boxes_block(root: Node) -> Block:
-    rows = [(f"{'  ' * (n.path.count('/'))}{n.name}", n.byte_offset, n.bit_length // 8)
+    """Every box, indented by depth, with its path (the nesting, for --json), offset and size (header included)."""
+    rows = [(f"{'  ' * (n.path.count('/'))}{n.name}", n.path, n.byte_offset, n.bit_length // 8)
             for n in root.walk() if n.kind == "box"]
-    return Block("Boxes", rows, ("box", "offset", "size"))
+    return Block("Boxes", rows, ("box", "path", "offset", "size"))
 
 
 def _codestream_offset(root: Node) -> int:

@@ -45,12 +45,18 @@ def _levels():
 
 def _models():
     d = load("codestream_profiles")["models"]
-    return ("model_id", "lambda (rate-distortion trade-off)"), [(k, v) for k, v in d.items()]
+    return ("model_id", "beta (the regime's rate point, as info shows it)"), [(k, v) for k, v in d.items()]
 
 
 def _rules():
-    rows = [(rid, r["severity"], r["by"], r["rule"]) for rid, r in load("codestream_rules")["rules"].items()]
-    return ("rule", "severity", "checked by", "requirement"), rows
+    def variants(r) -> str:
+        cases = [f"{name}: {c['severity']}" for name, c in r.get("cases", {}).items()]
+        if "lenient" in r:
+            cases.append(f"lenient: W ({r['lenient']['why']})")
+        return "; ".join(cases)
+    rows = [(rid, r["severity"], r["by"], r["rule"], variants(r))
+            for rid, r in load("codestream_rules")["rules"].items()]
+    return ("rule", "severity", "checked by", "requirement", "cases and lenient mode"), rows
 
 
 def _box_rules():
@@ -61,15 +67,17 @@ def _box_rules():
 
 def _container():
     d = load("container_layout")
-    rows = [(k, json.dumps(v) if isinstance(v, (dict, list)) else v) for k, v in d.items()
-            if not k.startswith("_") and k != "colr_defaults"]
+    rows = [(k, v) for k, v in d.items() if not k.startswith("_") and k != "colr_defaults"]
+    rows += [(f"colr_defaults[colour_transform_idx {k}]", v) for k, v in d["colr_defaults"].items()
+             if not k.startswith("_")]
     return ("key", "value"), rows
 
 
 def _udi():
     def walk(layout, prefix=""):
         for f in layout:
-            yield (prefix + f["field"], f.get("coding", f"x {f.get('repeat', '')}"),
+            coding = " x ".join(str(x) for x in (f.get("coding", ""), f.get("repeat")) if x is not None).strip()
+            yield (prefix + f["field"], coding,
                    _range(f.get("range", f.get("value"))), f.get("note", ""))
             yield from walk(f.get("layout", []), prefix + "  ")
     return ("field", "coding", "range", "note"), list(walk(load("udi_record")["layout"]))
@@ -125,9 +133,10 @@ def run(args) -> int:
         return 2
     src, desc, build = TABLES[key]
     headers, rows = build()
-    if args.json:
+    if args.json:                               # values as JSON values, not JSON-in-strings
         print_json({"table": key, "source": f"spec_tables/{src}.json", "headers": list(headers),
                     "rows": [list(r) for r in rows]})
     else:
-        print_blocks([Block(f"{key}: {desc} (spec_tables/{src}.json)", rows, headers)])
+        text = [tuple(json.dumps(v) if isinstance(v, (dict, list)) else v for v in r) for r in rows]
+        print_blocks([Block(f"{key}: {desc} (spec_tables/{src}.json)", text, headers)])
     return 0
