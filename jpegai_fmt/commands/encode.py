@@ -113,4 +113,4 @@ def run(args) -> int:
     results = run_all(jobs, work, "encoding", args.json)
     return report(results, "encode", args.json,
                   [("input", "{}"), ("output", "{}"), ("bytes", "{}"), ("bpp", "{:.4f}"), ("encode_s", "{}")],
-                  lambda r: f"{r['output']}: {r['bytes']} bytes, {r['bpp']:.4f} bpp, {r['encode_s']} s")
+                  lambda r: f"{r['output']}: {r['bytes']} bytes, {r['bpp']:.4f} bpp (codestream), {r['encode_s']} s")
