@@ -36,8 +36,8 @@ def load(source) -> tuple[bytes, str | None]:
     if hasattr(source, "read"):
         try:
             data = source.read()
-        except UnicodeDecodeError:
-            data = ""
+        except UnicodeDecodeError:          # a text-mode file holding binary data
+            data = None
         if not isinstance(data, (bytes, bytearray)):
             raise JpegAiError("the file object gives text: open it in binary mode ('rb')")
         name = getattr(source, "name", None)
