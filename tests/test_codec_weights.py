@@ -11,7 +11,12 @@ from codec.weights import INT_FILE, export, integer_model, model_set_id, trainin
 
 
 def test_model_set_id_is_the_hash_of_the_shipped_files():
-    assert integer_model().model_set == model_set_id() and len(model_set_id()) == 16
+    """First 16 bytes of SHA-256 over decoder.pt then integer.npz, computed here independently."""
+    import hashlib
+    import pathlib
+    folder = pathlib.Path(__file__).resolve().parent.parent / "codec" / "weights"
+    expected = hashlib.sha256((folder / "decoder.pt").read_bytes() + (folder / "integer.npz").read_bytes())
+    assert model_set_id() == expected.digest()[:16] == integer_model().model_set
 
 
 def test_training_resumes_from_the_shipped_files(tmp_path):

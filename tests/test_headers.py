@@ -51,8 +51,11 @@ def test_ton_weight_phases_follow_subsampling():
     ton = dict(default_ton(PIH_420), EFE_linear_filter_enabled_flag=1, B1=[0, 0],
                filter_set=[dict(best_cand_idx=[1, 0], fL_0=1, minSymbol=0, maxSymbol=1, weights_u=[1, 0])] * 2)
     assert parse_ton(build_ton(ton, PIH_420), PIH_420)[0]["filter_set"][0]["weights_u"] == [1, 0]
-    with pytest.raises(Exception):
-        build_ton(ton, PIH_444)  # 4:4:4 source coded 4:2:0 needs 4 + 1 weights
+    with pytest.raises(BuildError, match="expected 5 values, found 2"):
+        build_ton(ton, PIH_444)  # 4:4:4 source coded 4:2:0 needs 4 phases + 1 luma weight
+    four = dict(default_ton(PIH_444), EFE_linear_filter_enabled_flag=1, B1=[0, 0],
+                filter_set=[dict(ton["filter_set"][0], weights_u=[1, 0, 1, 0, 1])] * 2)
+    assert parse_ton(build_ton(four, PIH_444), PIH_444)[0]["filter_set"][0]["weights_u"] == [1, 0, 1, 0, 1]
 
 
 def test_ton_invalid_partition_candidate():
