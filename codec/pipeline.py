@@ -99,8 +99,7 @@ class Decoded:
 
 
 def _threads_field(n: int) -> tuple[int, int | None]:
-    if n not in (1, 2, 4, 8, 16):
-        raise BuildError(f"thread count {n} is not one of 1, 2, 4, 8, 16")
+    """(multi_threading flag, log2 of the thread count - 1) for a count EncodeSettings already checked."""
     return (0, None) if n == 1 else (1, n.bit_length() - 2)
 
 
