@@ -110,9 +110,12 @@ def parse_codestream(data: bytes, *, syntax: str = "is", base_byte: int = 0, tol
     unindexable = cs.pih.independent_regions and cs.pih.num_regions > 256
     if unindexable:       # REG-006 is the header's fault: one finding there, not one per residual segment
         at = nodes[1].get("num_ver_splits_minus1") or nodes[1]
-        at.findings.append(Finding("REG-006", "E", f"independent mode with {cs.pih.num_regions} regions cannot be "
-                                   "indexed by one byte; the residual segments are not read", at.path,
-                                   at.bit_offset >> 3, at.bit_offset))
+        message = (f"independent mode with {cs.pih.num_regions} regions cannot be indexed by one byte; "
+                   "the residual segments are not read")
+        if not tolerant:      # strict readers stop here, as at any stopping error
+            raise ParseError(message, byte_offset=at.bit_offset >> 3, bit_offset=at.bit_offset, path=at.path,
+                             rule="REG-006")
+        at.findings.append(Finding("REG-006", "E", message, at.path, at.bit_offset >> 3, at.bit_offset))
     for i, (seg, node) in enumerate(zip(segments, nodes)):
         if i == 1 or seg.marker in BARE or (unindexable and seg.marker in (Marker.SORP, Marker.SORS)):
             continue

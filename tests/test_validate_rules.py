@@ -286,3 +286,8 @@ def test_too_many_independent_regions_is_one_finding_at_the_header():
     data = stream(regions(17, 16, 1, w=8192, h=4352), sorp=ind(0) * 3, sors=ind(0) * 3)
     found = [f for f in validate(data) if f.rule == "REG-006"]
     assert len(found) == 1 and found[0].path == "PIH/num_ver_splits_minus1"
+    from jpegai_fmt.codestream import parse_codestream
+    from jpegai_fmt.errors import ParseError
+    with pytest.raises(ParseError) as err:                  # a strict reader (decode) stops there
+        parse_codestream(data)
+    assert err.value.rule == "REG-006"
