@@ -328,8 +328,8 @@ def _our_model(cs) -> IntegerModel:
                                  "set made it cannot be told, so it is not decoded") from None
     if rec is None:
         raise ModelMismatchError("this stream carries no jpegai-fmt model-set record (UDI): it was made by "
-                                 "another encoder whose networks we do not have; parse/validate/inspect work, "
-                                 "decode does not")
+                                 "another encoder whose networks we do not have, or its UDI was removed (extract "
+                                 "--drop-udi); parse/validate/inspect work, decode does not")
     if rec.model_set != im.model_set:
         raise ModelMismatchError(f"stream made with model set {rec.model_set.hex()}, ours is "
                                  f"{im.model_set.hex()}: decode needs the same weights")

@@ -70,6 +70,23 @@ def test_missing_output_folder_is_named_before_encoding(photo, capsys):
     assert rc == 2 and "does not exist" in err and ".tmp-" not in err
 
 
+def test_an_output_named_like_an_input_is_refused(photo, capsys):
+    """`encode a.png b.png` (a glob of two pictures without --out-dir) must not turn b.png into a codestream,
+    nor `decode x.jai y.jai` a codestream into a PNG."""
+    d, _ = photo
+    other = d / "other.png"
+    other.write_bytes((d / "p.png").read_bytes())
+    before = other.read_bytes()
+    assert cli.main(["encode", str(d / "p.png"), str(other), "--model-id", "0"]) == 2
+    assert "not .png" in capsys.readouterr().err and other.read_bytes() == before
+    src = d / "x.jai"
+    src.write_bytes(picture.encode(photo[1], model_id=0))
+    target = d / "y.jai"
+    target.write_bytes(src.read_bytes())
+    assert cli.main(["decode", str(src), str(target)]) == 2
+    assert "not .jai" in capsys.readouterr().err and target.read_bytes() == src.read_bytes()
+
+
 def test_sixteen_bit_grey_is_scaled_not_clipped(photo):
     d, _ = photo
     ramp = (np.linspace(9000, 60000, 64 * 96).reshape(64, 96)).astype(np.uint16)

@@ -13,6 +13,12 @@ from pathlib import Path
 
 from ..errors import JpegAiError
 
+# An output named like the other side of the conversion is almost always two inputs given without
+# --out-dir (a shell glob of two pictures): refuse it rather than overwrite a picture with a codestream.
+_WRONG_OUTPUT = {"encode": {".png", ".jpg", ".jpeg", ".ppm", ".pgm", ".pnm", ".tif", ".tiff", ".webp", ".bmp",
+                            ".gif"},
+                 "decode": {".jai", ".jaic", ".jpg", ".jpeg", ".ppm", ".tif", ".tiff", ".webp", ".bmp", ".gif"}}
+
 
 def pairs(paths: list[str], out_dir: str | None, suffix: str, command: str) -> list[tuple[str, str]]:
     """(input, output) pairs: `IN OUT` without --out-dir, else every path is an input."""
@@ -22,6 +28,9 @@ def pairs(paths: list[str], out_dir: str | None, suffix: str, command: str) -> l
         folder = os.path.dirname(os.path.abspath(paths[1]))
         if not os.path.isdir(folder):
             raise ValueError(f"cannot write {paths[1]}: folder {folder} does not exist")
+        if Path(paths[1]).suffix.lower() in _WRONG_OUTPUT.get(command, ()):
+            raise ValueError(f"{command} writes {suffix} data, not {Path(paths[1]).suffix}: name the output "
+                             f"*{suffix}, or give several inputs with --out-dir")
         return [(paths[0], paths[1])]
     out, seen = [], {}
     for p in paths:

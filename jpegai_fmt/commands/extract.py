@@ -34,7 +34,9 @@ def add_parser(subparsers) -> None:
     p.add_argument("--luma-channels", type=int, metavar="N", help="luma channels to keep (0..160)")
     p.add_argument("--chroma-channels", type=int, metavar="M", help="chroma channels to keep (0..96)")
     p.add_argument("--drop-ton", action="store_true", help="remove the TON segment (every tool flag reads 0)")
-    p.add_argument("--drop-udi", action="store_true", help="remove the UDI segment")
+    p.add_argument("--drop-udi", action="store_true",
+                   help="remove the UDI segment (with it our model-set record: jpegai-fmt decode then refuses "
+                        "the cut stream; parse, validate and inspect still work)")
     p.add_argument("--drop-regions", type=_indices, default=[], metavar="I,J",
                    help="independent regions to remove")
     p.add_argument("--raw", action="store_true", help="write the bare codestream even for a .jai input")
