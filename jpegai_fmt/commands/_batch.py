@@ -13,13 +13,6 @@ from pathlib import Path
 
 from ..errors import JpegAiError
 
-# An output named like the other side of the conversion is almost always two inputs given without
-# --out-dir (a shell glob of two pictures): refuse it rather than overwrite a picture with a codestream.
-_WRONG_OUTPUT = {"encode": {".png", ".jpg", ".jpeg", ".ppm", ".pgm", ".pnm", ".tif", ".tiff", ".webp", ".bmp",
-                            ".gif"},
-                 "decode": {".jai", ".jaic", ".jpg", ".jpeg", ".ppm", ".tif", ".tiff", ".webp", ".bmp", ".gif"}}
-
-
 def pairs(paths: list[str], out_dir: str | None, suffix: str, command: str) -> list[tuple[str, str]]:
     """(input, output) pairs: `IN OUT` without --out-dir, else every path is an input."""
     if out_dir is None:
@@ -28,7 +21,7 @@ def pairs(paths: list[str], out_dir: str | None, suffix: str, command: str) -> l
         folder = os.path.dirname(os.path.abspath(paths[1]))
         if not os.path.isdir(folder):
             raise ValueError(f"cannot write {paths[1]}: folder {folder} does not exist")
-        if Path(paths[1]).suffix.lower() in _WRONG_OUTPUT.get(command, ()):
+        if _named_like_other_side(command, paths[1]):
             raise ValueError(f"{command} writes {suffix} data, not {Path(paths[1]).suffix}: name the output "
                              f"*{suffix}, or give several inputs with --out-dir")
         return [(paths[0], paths[1])]
@@ -43,6 +36,21 @@ def pairs(paths: list[str], out_dir: str | None, suffix: str, command: str) -> l
         seen[target] = p
         out.append((p, target))
     return out
+
+
+def _named_like_other_side(command: str, path: str) -> bool:
+    """An output named like a picture for `encode`, or like anything but PNG for `decode`, is almost always two
+    inputs given without --out-dir (a shell glob): refused rather than overwritten. Pillow's extension registry
+    decides what names a picture, so the list follows the formats Pillow knows."""
+    from PIL import Image
+
+    from ..pillow import CODESTREAM_EXTENSIONS, CONTAINER_EXTENSIONS
+    ext = Path(path).suffix.lower()
+    ours = ext in CONTAINER_EXTENSIONS + CODESTREAM_EXTENSIONS
+    fmt = Image.registered_extensions().get(ext)
+    if command == "encode":
+        return fmt is not None and not ours
+    return command == "decode" and (ours or fmt not in (None, "PNG"))
 
 
 def _same_file(a: str, b: str) -> bool:
