@@ -281,6 +281,10 @@ def main(argv: list[str] | None = None) -> int:
                         help="the background validator also entropy-decodes the payloads, for the rules only "
                              "decoding finds (SOQ-003, THR-004)")
     args = parser.parse_args(argv)
+    if not (sys.stdin.isatty() and sys.stdout.isatty()):
+        print("jpegai-inspect: needs a terminal on stdin and stdout (it is interactive); for a text or JSON "
+              f"view use `jpegai-fmt dump {args.file}` or `jpegai-fmt info --json {args.file}`", file=sys.stderr)
+        return 2
     try:
         doc = Document.open(args.file)
     except OSError as err:

@@ -79,7 +79,7 @@ def graphics_widgets() -> dict[str, type] | None:
     this must first happen before Textual starts: `resolve_graphics` does that."""
     try:
         from textual_image.widget import SixelImage, TGPImage
-    except ImportError:
+    except (ImportError, OSError):  # OSError: the terminal did not answer its queries in time
         return None
     return {"kitty": TGPImage, "sixel": SixelImage}
 

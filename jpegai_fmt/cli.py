@@ -81,7 +81,14 @@ def _main(argv: list[str] | None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
     # Only the named command's module is imported (fast start); all of them for help or a typo.
     names = argv[:1] if argv and argv[0] in COMMANDS else COMMANDS
-    args = build_parser(names).parse_args(argv)
+    parser = build_parser(names)
+    args, extra = parser.parse_known_args(argv)
+    # argparse stops a list positional at the first option: `encode a.png --bdl 50 a.jai` leaves a.jai over.
+    listed = next((name for name in ("paths", "files") if isinstance(getattr(args, name, None), list)), None)
+    if extra and listed and not any(arg.startswith("-") for arg in extra):
+        getattr(args, listed).extend(extra)
+    elif extra:
+        parser.error(f"unrecognized arguments: {' '.join(extra)}")
     clash = _output_is_input(args)
     if clash:
         print(f"jpegai-fmt {args.command}: the output {clash} is the input; inputs are never overwritten "

@@ -87,6 +87,22 @@ def test_an_output_named_like_an_input_is_refused(photo, capsys):
     assert "not .jai" in capsys.readouterr().err and target.read_bytes() == src.read_bytes()
 
 
+def test_options_may_stand_between_the_paths(photo, capsys):
+    """`encode IN --model-id 0 OUT` is how people type; argparse alone ends PATH... at the first option."""
+    d, _ = photo
+    out = d / "between.jai"
+    assert cli.main(["encode", str(d / "p.png"), "--model-id", "0", str(out)]) == 0
+    png = d / "between.png"
+    assert cli.main(["decode", str(out), "--luma-channels", "8", str(png)]) == 0
+    assert Image.open(png).size == (112, 80)
+    capsys.readouterr()
+    assert cli.main(["validate", str(out), "--json", str(out)]) == 0
+    assert len(json.loads(capsys.readouterr().out)) == 2
+    with pytest.raises(SystemExit):
+        cli.main(["encode", str(d / "p.png"), "--no-such-option", str(out)])
+    assert "unrecognized arguments: --no-such-option" in capsys.readouterr().err
+
+
 def test_sixteen_bit_grey_is_scaled_not_clipped(photo):
     d, _ = photo
     ramp = (np.linspace(9000, 60000, 64 * 96).reshape(64, 96)).astype(np.uint16)

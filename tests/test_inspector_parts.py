@@ -148,3 +148,16 @@ def test_tree_json_is_the_tree():
     doc = Document.from_bytes(small_container())
     exported = json.loads(tree_json(doc.root))
     assert exported["name"] == doc.root.name and len(exported["children"]) == len(doc.root.children)
+
+
+def test_inspect_without_a_terminal_refuses_instead_of_spinning(tmp_path):
+    """A pipe or /dev/null is not a terminal: the app would wait forever for keys."""
+    import subprocess
+    import sys
+    path = tmp_path / "small.jaic"
+    path.write_bytes(small_codestream())
+    done = subprocess.run([sys.executable, "-m", "inspector.app", str(path)], stdin=subprocess.DEVNULL,
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 2
+    assert "needs a terminal" in done.stderr and f"jpegai-fmt dump {path}" in done.stderr
+    assert "Traceback" not in done.stderr
