@@ -663,6 +663,9 @@ def invalid_streams(cat: Catalogue, bases: dict[str, bytes]) -> None:
         allow=("THR-004",))
     bad("thr-004-underrun", _swap_payload(base, Marker.SOZ, b"\x80"),
         "SOZ of one byte holding only the end marker: the decoder runs out of bits", "THR-004", mode="entropy")
+    bad("ent-001-no-record", with_parts(base, lambda p: [x for x in p if x[0] != Marker.UDI]),
+        "a valid stream without our UDI record, as another encoder writes it: the payloads cannot be decoded",
+        "ENT-001", mode="entropy")
     # REG
     def dup_region(p):
         i = marker_index(p, Marker.SORP)

@@ -1,4 +1,5 @@
-"""The entropy rules (SOQ-003, THR-004) found by decoding payloads, only when asked for."""
+"""The entropy rules (SOQ-003, THR-004) found by decoding payloads, only when asked for; ENT-001 where they
+cannot be decoded."""
 from pathlib import Path
 
 import pytest
@@ -28,6 +29,16 @@ def test_quality_map_range_is_checked_for_streams_of_any_encoder():
     assert "SOQ-003" not in {r for r, _ in rules(foreign)}                  # not without entropy=True
     msg = next(f.message for f in validate(foreign, entropy=True) if f.rule == "SOQ-003")
     assert "9..9" in msg and "outside -8..8" in msg
+
+
+def test_payloads_another_model_set_made_are_reported_as_not_decoded():
+    data = (SAMPLES / "valid" / "enc-threads-16.jaic").read_bytes()
+    foreign = join_segments([p for p in parts(data) if p[0] != Marker.UDI])
+    found = [f for f in validate(foreign, entropy=True) if f.rule == "ENT-001"]
+    assert len(found) == 1 and found[0].severity == "I" and found[0].path == "SOZ"
+    assert "no jpegai-fmt UDI record" in found[0].message
+    assert not [f for f in validate(data, entropy=True) if f.rule == "ENT-001"]   # ours: decoded, no note
+    assert not [f for f in validate(foreign) if f.rule == "ENT-001"]              # not asked to decode
 
 
 def test_a_cut_residual_region_reads_before_its_thread_start():

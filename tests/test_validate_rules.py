@@ -181,7 +181,7 @@ CASES = {
 }
 # Rules that necessarily come with another one.
 COMPANIONS = {"SOQ-002": {"PIH-014"}}
-ENTROPY_ONLY = {"THR-004", "SOQ-003"}
+ENTROPY_ONLY = {"THR-004", "SOQ-003", "ENT-001"}
 
 
 def test_default_stream_has_no_findings():

@@ -3,7 +3,7 @@
 - SOQ-003: decoded quality-map qp values lie in -8..8 (any encoder: the SOQ table is fixed);
 - THR-004: decoding never reads before the start of a thread range. SOQ is checked for every stream;
   SOZ, SORP and SORS only for streams carrying our model-set record, since their distributions come
-  from the hyper-prior networks.
+  from the hyper-prior networks; ENT-001 (information) says when and why they were not decoded.
 
 Importing this module registers both checks with `jpegai_fmt.rules.register(..., entropy=True)`;
 `check_codestream(..., entropy=True)` imports it. Pictures over the decoding limits
@@ -57,25 +57,32 @@ def payload_check(ctx: Context) -> None:
     from ..pipeline import component_rows, hsd_outputs
     from ..weights import integer_model
     cs, pih = ctx.cs, ctx.cs.pih
-    if pih is None:
+    soz = [i for i, s in enumerate(cs.segments) if s.marker == Marker.SOZ and i in cs.layouts]
+    if pih is None or not soz:
         return
+    i = soz[0]
+
+    def skipped(why: str) -> None:
+        flag(ctx.nodes[i][1], "ENT-001", f"SOZ, SORP and SORS were not entropy-decoded: {why}")
+
+    im = integer_model()
     try:
         record = parse_record(cs.udi)
-        im = integer_model()
-        if record is None or record.model_set != im.model_set:
-            return
-        if pih["model_id"] >= len(im.gains[0]) or any(n > m for n, m in zip(pih.num_chs, C_MAX)):
-            return  # PRF-004 / PIH-010: nothing to decode with
-        check_decode(pih)
     except JpegAiError:
-        return
+        record = None
+    if record is None:
+        return skipped("no jpegai-fmt UDI record names the model set whose hyper-prior gives their distributions")
+    if record.model_set != im.model_set:
+        return skipped(f"made with model set {record.model_set}, not this installation's {im.model_set}")
+    if pih["model_id"] >= len(im.gains[0]) or any(n > m for n, m in zip(pih.num_chs, C_MAX)):
+        return  # PRF-004 / PIH-010 already say the model set cannot decode it
+    try:
+        check_decode(pih)
+    except JpegAiError as err:
+        return skipped(str(err))
     from .tables import z_tables
-    soz = [i for i, s in enumerate(cs.segments) if s.marker == Marker.SOZ and i in cs.layouts]
-    if not soz:
-        return
     h_lat, w_lat = pih.latent_size
     h_z, w_z = pih.hyper_size
-    i = soz[0]
     try:
         zs, _ = decode_z(_threads(cs.segments[i], cs.layouts[i]),
                          [((C_MAX[c], h_z, w_z), z_tables(im.z_freqs[c])) for c in (0, 1)], pih.n_z)
