@@ -99,7 +99,6 @@ def open(source: Source) -> ImageInfo:  # noqa: A001 - mirrors PIL.Image.open
     (768, 512)
     """
     from .codestream import parse_codestream
-    from .udi_record import parse_record
     data = read_source(source)
     kind, cs_bytes = codestream_of(data)
     cs = parse_codestream(cs_bytes, tolerant=True)
@@ -108,6 +107,12 @@ def open(source: Source) -> ImageInfo:  # noqa: A001 - mirrors PIL.Image.open
         first = errors[0] if errors else None
         raise ParseError(f"picture header unreadable: {first.message if first else 'missing'}",
                          byte_offset=first.byte_offset if first else 0, path=first.path if first else "PIH")
+    return image_info(cs, kind=kind, file_size=len(data), codestream=cs_bytes)
+
+
+def image_info(cs, *, kind: str, file_size: int, codestream: bytes) -> ImageInfo:
+    """ImageInfo of a parsed codestream whose picture header was read (`open`, and `info --json`)."""
+    from .udi_record import parse_record
     p = cs.pih
     model_set = None
     if cs.udi is not None:
@@ -120,7 +125,7 @@ def open(source: Source) -> ImageInfo:  # noqa: A001 - mirrors PIL.Image.open
                      bit_depth=p.bit_depth, mode="RGB", num_chs=tuple(p.num_chs),
                      model_id=p["model_id"], bdl=p.bdl, decoder_profile_id=p["decoder_profile_id"],
                      level_idc=p["level_idc"], regions=p.region_grid, threads=tuple(p.n_r), model_set=model_set,
-                     file_size=len(data), codestream=cs_bytes)
+                     file_size=file_size, codestream=codestream)
 
 
 @functools.lru_cache(maxsize=1)

@@ -53,7 +53,14 @@ def test_info_summary(files, capsys):
     out = capsys.readouterr().out
     assert "Boxes" in out and "mdat" in out and "1024 x 512" in out
     assert main(["info", "--json", files["good"]]) == 0
-    assert json.loads(capsys.readouterr().out)["Picture"]["coded size"] == "1024 x 512"
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["Picture"]["coded size"] == "1024 x 512"
+    import jpegai_fmt.picture
+    assert doc["header"] == jpegai_fmt.picture.open(files["good"]).to_dict()      # typed values for scripts
+    assert doc["header"]["coded_width"] == 1024 and doc["header"]["regions"] == [2, 2]
+    assert main(["info", "--json", files["jai"]]) == 0
+    header = json.loads(capsys.readouterr().out)["header"]
+    assert header["kind"] == "container" and header["file_size"] > header["bpp"] * 1024 * 512 / 8
 
 
 def test_dump_tree_and_json(files, capsys):

@@ -170,7 +170,7 @@ def run(args) -> int:
     blocks = [Block("File", [("file", args.file), ("bytes", len(data)),
                              ("kind", {"codestream": "raw codestream", "container": "HEIF-based .jai file"}
                               .get(kind, "unknown"))])]
-    base, cs = 0, None
+    base, cs, cs_bytes = 0, None, data
     if kind == "container":
         from .. import parse
         from ..container import unwrap
@@ -179,7 +179,8 @@ def run(args) -> int:
         findings = root.all_findings()
         base = _codestream_offset(root)
         try:                                # as strict or lenient as a raw codestream would be read
-            cs = read_codestream(unwrap(data), syntax=args.syntax, lenient=args.lenient)
+            cs_bytes = unwrap(data)
+            cs = read_codestream(cs_bytes, syntax=args.syntax, lenient=args.lenient)
         except JpegAiError:
             if not args.lenient:
                 raise                       # lenient: the boxes and their findings are what can be read
@@ -198,8 +199,12 @@ def run(args) -> int:
     counts = {s: sum(f.severity == s for f in findings) for s in "EWI"}
     blocks.append(Block("Findings", [("errors", counts["E"]), ("warnings", counts["W"]), ("info", counts["I"])]))
     if args.json:
+        header = {}
+        if cs is not None and cs.pih is not None:   # typed values; the blocks above are worded for people
+            from ..picture import image_info
+            header = image_info(cs, kind=kind, file_size=len(data), codestream=cs_bytes).to_dict()
         print_json({b.title: ([dict(zip(b.headers, r)) for r in b.rows] if b.headers else dict(b.rows))
-                    for b in blocks} | {"findings": [f.to_dict() for f in findings]})
+                    for b in blocks} | {"header": header, "findings": [f.to_dict() for f in findings]})
     else:
         print_blocks(blocks)
         print_findings([f for f in findings if f.severity != "I"])
