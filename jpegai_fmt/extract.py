@@ -83,8 +83,9 @@ def extract(data, *, luma_channels: int | None = None, chroma_channels: int | No
         raise ParseError("input is neither a JPEG AI codestream (FF 80 FF 82) nor an ISOBMFF file ('ftyp')",
                          byte_offset=0)
     report["input_bytes"], report["output_bytes"] = len(data), len(out)
-    width, height = report["display_size"]
-    report["bpp"] = [round(8 * n / (width * height), 6) for n in (len(data), len(out))]
+    report.setdefault("codestream_bytes", [len(data), len(out)])
+    width, height = report["display_size"]     # codestream bits, the standard's rate (as encode counts it)
+    report["bpp"] = [round(8 * n / (width * height), 6) for n in report["codestream_bytes"]]
     return out, report
 
 
@@ -96,6 +97,7 @@ def _extract_container(data: bytes, **options) -> tuple[bytes, dict[str, Any]]:
     codestream = item_data.data
     new, report = _extract_codestream(codestream, **options)
     report["container"] = True
+    report["codestream_bytes"] = [len(codestream), len(new)]
     if new == codestream:
         return data, report
     for other in model.item_order:

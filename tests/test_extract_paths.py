@@ -138,6 +138,8 @@ def test_container_rewritten_with_metadata():
     out, report = extract(jai, luma_channels=8)
     assert report["container"] and len(out) < len(jai)
     assert unwrap(out) == extract(data, luma_channels=8)[0]
+    assert report["codestream_bytes"] == [len(data), len(unwrap(out))]   # bpp counts codestream bits, like encode
+    assert report["bpp"] == extract(data, luma_channels=8)[1]["bpp"]
     assert_decodes_prefix(unwrap(out), truth, (8, 12))
     assert [f for f in validate(out) if f.severity != "I"] == []
     model = read_model(out)

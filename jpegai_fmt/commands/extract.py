@@ -57,9 +57,12 @@ def format_report(report: dict) -> str:
     lines.append("")
     lines.append(f"channels  luma {chs['luma'][0]} -> {chs['luma'][1]} ({report['method']['luma']}), "
                  f"chroma {chs['chroma'][0]} -> {chs['chroma'][1]} ({report['method']['chroma']})")
-    lines.append(f"{'file' if report['container'] else 'codestream'} bytes  {report['input_bytes']} -> "
-                 f"{report['output_bytes']} ({100 * report['output_bytes'] / report['input_bytes']:.1f} %)")
-    lines.append(f"bpp       {report['bpp'][0]:.4f} -> {report['bpp'][1]:.4f} "
+    if report["container"]:
+        lines.append(f"file bytes        {report['input_bytes']} -> {report['output_bytes']} "
+                     f"({100 * report['output_bytes'] / report['input_bytes']:.1f} %)")
+    (cin, cout) = report["codestream_bytes"]
+    lines.append(f"codestream bytes  {cin} -> {cout} ({100 * cout / cin:.1f} %)")
+    lines.append(f"bpp (codestream)  {report['bpp'][0]:.4f} -> {report['bpp'][1]:.4f} "
                  f"({report['display_size'][0]}x{report['display_size'][1]})")
     lines += [f"note      {n}" for n in report["notes"]]
     return "\n".join(lines)
