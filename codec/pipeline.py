@@ -369,9 +369,14 @@ def parse_state(data: bytes, limits: Limits | None = None) -> StreamState:
             raise DecodeError(f"num_chs[{c}] = {p.num_chs[c]} exceeds the {C_MAX[c]} latent channels (PIH-010)",
                               path=f"PIH/component[{c}]/num_chs")
     if (p.bit_depth, p.coded_subsampling, p["colour_transform_idx"]) != (8, (2, 2), 1):
-        raise DecodeError(f"this model set decodes 8-bit 4:2:0 streams with the BT.709 output transform; the "
-                          f"stream has {p.bit_depth} bits, coded subsampling {p.coded_subsampling}, "
-                          f"colour_transform_idx {p['colour_transform_idx']}", path="PIH")
+        from jpegai_fmt.tables import CONSTANTS
+        fmt = CONSTANTS["subsampling_formats"].get(",".join(map(str, p.coded_subsampling)), "an unknown format")
+        differs = ([f"{p.bit_depth}-bit samples"] if p.bit_depth != 8 else []) + \
+            ([f"chroma coded as {fmt}"] if p.coded_subsampling != (2, 2) else []) + \
+            ([f"colour_transform_idx {p['colour_transform_idx']}"] if p["colour_transform_idx"] != 1 else [])
+        raise DecodeError(f"this model set decodes only 8-bit streams with 4:2:0 chroma and colour_transform_idx 1 "
+                          f"(BT.709 YCbCr); this one has {', '.join(differs)} (it still parses, validates and "
+                          "extracts)", path="PIH")
     if p["model_id"] >= len(im.gains[0]):
         raise DecodeError(f"model_id {p['model_id']} names no model of the set (PRF-004)", path="PIH/model_id")
     w, h = p.width, p.height

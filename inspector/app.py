@@ -270,6 +270,12 @@ class InspectorApp(App):
             self.notify(self.selection.describe(), timeout=1.5)
 
 
+def has_terminal() -> bool:
+    """Keys come from stdin and the screen goes to stdout: without a terminal on both the app would wait
+    forever for input that never comes."""
+    return sys.stdin.isatty() and sys.stdout.isatty()
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="jpegai-inspect",
                                      description="Browse a JPEG AI file (container or raw codestream).")
@@ -281,14 +287,14 @@ def main(argv: list[str] | None = None) -> int:
                         help="the background validator also entropy-decodes the payloads, for the rules only "
                              "decoding finds (SOQ-003, THR-004)")
     args = parser.parse_args(argv)
-    if not (sys.stdin.isatty() and sys.stdout.isatty()):
-        print("jpegai-inspect: needs a terminal on stdin and stdout (it is interactive); for a text or JSON "
-              f"view use `jpegai-fmt dump {args.file}` or `jpegai-fmt info --json {args.file}`", file=sys.stderr)
-        return 2
     try:
         doc = Document.open(args.file)
     except OSError as err:
         print(f"jpegai-inspect: cannot read {args.file}: {err.strerror}", file=sys.stderr)
+        return 2
+    if not has_terminal():
+        print("jpegai-inspect: needs a terminal on stdin and stdout (it is interactive); for a text or JSON "
+              f"view use `jpegai-fmt dump {args.file}` or `jpegai-fmt info --json {args.file}`", file=sys.stderr)
         return 2
     mode, note = resolve_graphics(args.graphics)  # before Textual owns the terminal
     InspectorApp(doc, graphics=mode, graphics_note=note, entropy=args.entropy).run()

@@ -281,22 +281,25 @@ def _rows(plan: _Plan, data: bytes, c: int, region: _Region, m: int, regions: li
     if plan.rows is None:
         n = plan.cs.pih.n_r[c]
         valid = _valid_counts(regions, plan.cs.pih.num_chs[c], n)
-        why = (f"{COMPONENTS[c]} cut to {m} channels needs cut points that the stream does not carry "
-               f"(no usable jpegai-fmt channel index in UDI for that count)")
+        why = (f"cannot cut {COMPONENTS[c]} to {m} channels: cut points come from a jpegai-fmt channel index in "
+               f"UDI (none here covers {m}) or from our codec's σ rows")
         indexed = _indexed_counts(plan, c, regions)
-        hint = (f"; group-aligned {COMPONENTS[c]} counts for this stream are {_ranges_text(valid)}"
-                + (f", of which the index covers {_ranges_text(indexed)}" if indexed else "")
-                + ". --drop-ton, --drop-udi and --drop-regions work on any stream")
+        hint = ""
+        if valid != list(range(plan.cs.pih.num_chs[c] + 1)):     # only some counts fall on thread-group bounds
+            hint = f"; group-aligned {COMPONENTS[c]} counts for this stream are {_ranges_text(valid)}"
+        if indexed:
+            hint += (", of which" if hint else ";") + f" the index covers {_ranges_text(indexed)}"
+        hint += ". --drop-ton, --drop-udi and --drop-regions work on any stream"
         try:
             from codec.pipeline import residual_rows
         except ImportError:
-            raise ExtractError(f"{why}, and the codec's σ decoder (codec.pipeline) is not available{hint}") from None
+            raise ExtractError(f"{why}, and the codec (codec.pipeline) is not available{hint}") from None
         try:
             plan.rows = residual_rows(data)
         except LimitError:
             raise                              # the resource limit speaks for itself
         except DecodeError as err:             # another model set, a damaged record, a format we do not code
-            raise ExtractError(f"{why}, and our codec cannot compute its σ rows ({err.message}); the channel "
+            raise ExtractError(f"{why}, which it cannot compute for this stream ({err.message}); the channel "
                                f"cut is refused{hint}") from None
     rows = plan.rows.get((c, region.index))
     need = plan.cs.pih.num_chs[c] * region.size

@@ -42,6 +42,13 @@ def test_failures_leave_outputs_untouched(tmp_path, capsys):
     assert jai.read_bytes() == b"old"
     assert "EOC" in capsys.readouterr().err
     assert run("unwrap", src, tmp_path / "x.jaic") == 2  # a codestream is not a container
+    assert "already a raw codestream" in capsys.readouterr().err
+    assert run("wrap", jai, tmp_path / "x.jai") == 2    # nor a container a codestream ("old" is neither)
+    src.write_bytes(CS)
+    assert run("wrap", src, jai) == 0
+    assert run("wrap", jai, tmp_path / "x.jai") == 2
+    assert "already a .jai" in capsys.readouterr().err and not (tmp_path / "x.jai").exists()
+    src.write_bytes(CS[:-2])
     assert run("unwrap", tmp_path / "missing.jai", tmp_path / "x.jaic") == 2
     assert not (tmp_path / "x.jaic").exists()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a.jai", "a.jaic"]

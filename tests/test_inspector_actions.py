@@ -373,6 +373,7 @@ def test_main_graphics_option_and_the_fallback_shown_in_the_preview(tmp_path, mo
     path.write_bytes(small_codestream())
     started = []
     monkeypatch.setattr(InspectorApp, "run", lambda self: started.append(self))
+    monkeypatch.setattr("inspector.app.has_terminal", lambda: True)
     monkeypatch.setattr(sys, "__stdout__", io.StringIO())  # not a terminal: auto finds no graphics
     assert main([str(path), "--graphics", "auto"]) == 0
     assert main([str(path), "--graphics", "kitty"]) == 0

@@ -100,7 +100,11 @@ def wrap(codestream: bytes, *, exif: bytes | None = None, xmp: bytes | None = No
          icc: bytes | None = None, syntax: str = "auto") -> bytes:
     """A `.jai` file holding `codestream` as primary item 1, with optional Exif, XMP and ICC."""
     codestream = bytes(codestream)
-    if sniff(codestream) != "codestream":
+    kind = sniff(codestream)
+    if kind == "container":
+        raise BuildError("input is already a .jai (ISOBMFF) file; wrap takes a raw codestream (`jpegai-fmt unwrap` "
+                         "gives it; to change the metadata, unwrap then wrap again)", byte_offset=0)
+    if kind != "codestream":
         raise BuildError("input is not a JPEG AI codestream (it does not start with FF 80 FF 82)",
                          byte_offset=0)
     if codestream[-2:] != b"\xff\x81":
@@ -160,7 +164,11 @@ def wrap(codestream: bytes, *, exif: bytes | None = None, xmp: bytes | None = No
 def unwrap(file_bytes: bytes) -> bytes:
     """The primary item's codestream of a `.jai` file, byte for byte."""
     data = bytes(file_bytes)
-    if sniff(data) != "container":
+    kind = sniff(data)
+    if kind == "codestream":
+        raise ParseError("input is already a raw codestream (FF 80 FF 82), not a .jai file: there is nothing to "
+                         "unwrap", byte_offset=0)
+    if kind != "container":
         raise ParseError("not a JPEG AI file container (no 'ftyp' box at the start)", byte_offset=0)
     _, item_data = load_primary(read_model(data))
     return item_data.data
