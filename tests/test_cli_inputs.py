@@ -103,6 +103,20 @@ def test_options_may_stand_between_the_paths(photo, capsys):
     assert "unrecognized arguments: --no-such-option" in capsys.readouterr().err
 
 
+def test_torch_threads_change_speed_not_streams(photo):
+    import torch
+    d, _ = photo
+    before = torch.get_num_threads()
+    try:
+        assert cli.main(["encode", str(d / "p.png"), str(d / "t1.jai"), "--model-id", "1", "--torch-threads", "1"]) == 0
+        assert torch.get_num_threads() == 1
+        torch.set_num_threads(2)
+        assert cli.main(["encode", str(d / "p.png"), str(d / "t2.jai"), "--model-id", "1"]) == 0
+    finally:
+        torch.set_num_threads(before)
+    assert (d / "t1.jai").read_bytes() == (d / "t2.jai").read_bytes()
+
+
 def test_sixteen_bit_grey_is_scaled_not_clipped(photo):
     d, _ = photo
     ramp = (np.linspace(9000, 60000, 64 * 96).reshape(64, 96)).astype(np.uint16)

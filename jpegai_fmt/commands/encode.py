@@ -47,6 +47,8 @@ def add_parser(subparsers) -> None:
     p.add_argument("--chroma-channels", type=int_in(1, 96), default=96, metavar="M",
                    help="code only this chroma channel prefix (1..96)")
     p.add_argument("--raw", action="store_true", help="write raw codestreams instead of .jai files")
+    p.add_argument("--torch-threads", type=int_in(1, 1024), metavar="N",
+                   help="torch CPU threads (the stream does not depend on it)")
     p.add_argument("--json", action="store_true", help="print bytes, bpp, PSNR and time as JSON (a list for "
                                                        "several files)")
     p.set_defaults(run=run)
@@ -89,6 +91,9 @@ def run(args) -> int:
 
     from ..container.writer import write_file
     from ..picture import codestream_of, networks
+    if args.torch_threads:
+        import torch
+        torch.set_num_threads(args.torch_threads)
     model = networks()
     single = len(jobs) == 1
 
