@@ -113,6 +113,19 @@ def test_spec_lists_and_prints_tables(capsys):
     assert rc == 2 and "PIH" in out.err
 
 
+def test_spec_looks_up_one_rule_element_or_marker(capsys):
+    """What a finding's rule id means, without scrolling the whole rule table."""
+    rc, out = _spec(["thr-004"], capsys)
+    assert rc == 0 and "thread range" in out.out and "THR-003" not in out.out
+    rc, out = _spec(["model_id", "--json"], capsys)
+    hits = json.loads(out.out)
+    assert [h["table"] for h in hits] == ["PIH"] and hits[0]["rows"][0][:2] == ["model_id", "b(15)"]
+    rc, out = _spec(["BOX-001", "--json"], capsys)
+    assert rc == 0 and len(json.loads(out.out)[0]["rows"]) > 3                 # every case of the rule
+    rc, out = _spec(["SOZ"], capsys)
+    assert rc == 0 and "0xFF88" in out.out
+
+
 def test_python_dash_m_runs_the_cli():
     out = subprocess.run([sys.executable, "-m", "jpegai_fmt", "--help"], capture_output=True, text=True, cwd=ROOT)
     assert out.returncode == 0 and "encode" in out.stdout and "validate" in out.stdout

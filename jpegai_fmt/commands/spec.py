@@ -1,4 +1,5 @@
-"""`jpegai-fmt spec [TABLE] [--json]`: the syntax tables of spec_tables/*.json, as text or JSON.
+"""`jpegai-fmt spec [TABLE | NAME] [--json]`: the syntax tables of spec_tables/*.json, as text or JSON, or the
+rows of every table about one name (a rule id such as THR-004, a syntax element, a marker).
 
 The tables are the data the parser, writer and validator read, so what this prints is what the code does.
 """
@@ -105,15 +106,29 @@ def add_parser(subparsers) -> None:
         "spec", help="print the syntax tables (markers, PIH, TON, RDI, rules, ...)",
         description="Print the syntax and rule tables from spec_tables/*.json, the same data the parser, "
                     "writer and validator use. Without TABLE, list the tables.",
-        epilog="examples:\n  jpegai-fmt spec\n  jpegai-fmt spec PIH\n  jpegai-fmt spec rules --json | jq '.rows[0]'",
+        epilog="examples:\n  jpegai-fmt spec\n  jpegai-fmt spec PIH\n  jpegai-fmt spec rules --json | jq '.rows[0]'\n"
+               "  jpegai-fmt spec THR-004          # one rule: what a finding's id means\n"
+               "  jpegai-fmt spec model_id         # every row about one syntax element",
         formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("table", nargs="?", help="table name (case-insensitive): " + ", ".join(TABLES))
+    p.add_argument("table", nargs="?", help="table name (case-insensitive): " + ", ".join(TABLES) +
+                                            "; or a rule id, syntax element or marker to look up")
     p.add_argument("--json", action="store_true", help="print the table as JSON {table, source, headers, rows}")
     p.set_defaults(run=run)
 
 
 def find(name: str) -> str | None:
     return next((k for k in TABLES if k.lower() == name.lower()), None)
+
+
+def lookup(name: str) -> list[tuple[str, tuple, list[tuple]]]:
+    """(table, headers, rows) for every table with rows whose first column is `name` (case-insensitive)."""
+    found = []
+    for key, (_, _, build) in TABLES.items():
+        headers, rows = build()
+        hits = [r for r in rows if str(r[0]).strip().lower() == name.lower()]
+        if hits:
+            found.append((key, headers, hits))
+    return found
 
 
 def run(args) -> int:
@@ -129,8 +144,19 @@ def run(args) -> int:
         return 0
     key = find(args.table)
     if key is None:
-        print(f"jpegai-fmt spec: no table '{args.table}'; tables: {', '.join(TABLES)}", file=sys.stderr)
-        return 2
+        found = lookup(args.table)
+        if not found:
+            print(f"jpegai-fmt spec: no table, rule, syntax element or marker named '{args.table}'; tables: "
+                  f"{', '.join(TABLES)}", file=sys.stderr)
+            return 2
+        if args.json:
+            print_json([{"table": k, "source": f"spec_tables/{TABLES[k][0]}.json", "headers": list(h),
+                         "rows": [list(r) for r in rows]} for k, h, rows in found])
+        else:
+            print_blocks([Block(f"{k} (spec_tables/{TABLES[k][0]}.json)",
+                                [tuple(json.dumps(v) if isinstance(v, (dict, list)) else v for v in r) for r in rows],
+                                h) for k, h, rows in found])
+        return 0
     src, desc, build = TABLES[key]
     headers, rows = build()
     if args.json:                               # values as JSON values, not JSON-in-strings

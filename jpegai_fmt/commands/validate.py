@@ -15,8 +15,9 @@ from ..render import print_findings, print_json
 def add_parser(subparsers) -> None:
     p = subparsers.add_parser("validate", help="check codestreams and .jai files against the rules",
                               description="Report every finding (rule id, severity, byte/bit offset, field path, "
-                                          "message) of codestream.md §15 and container.md §6. Exit 0 valid, 1 "
-                                          "invalid, 2 unreadable.",
+                                          "message) of the codestream and container rules (docs/validation.md; "
+                                          "`jpegai-fmt spec RULE-ID` explains one). Exit 0 valid, 1 invalid, "
+                                          "2 unreadable.",
                               epilog="examples:\n  jpegai-fmt validate photo.jai\n"
                                      "  jpegai-fmt validate streams/*.jaic --lenient -v\n"
                                      "  jpegai-fmt validate photo.jai --entropy      # also decode the payloads\n"
