@@ -2,8 +2,9 @@
 JPEG (4:2:0), WebP and AVIF at matching rates. Prints per-codec RD points, BD-rate (PSNR-RGB, PSNR-YUV
 6:1:1, MS-SSIM) of ours against each, and writes bench/results/rd.md and rd.png.
 
-With --refine N a second series of ours is measured in the same run: the same operating points with N
-steps of encoder-side latent refinement (codec/refine.py); its BD-rate against plain ours is the gain.
+"ours" is the default encoder, which refines the latents for a number of steps set by the picture size
+(codec/refine.py `auto_steps`: 14–15 steps at these photos' sizes). With --refine N another series of
+ours is measured in the same run with N steps; --without-refine adds the encoder without refinement.
 
     python bench/rd.py [--val DIR] [--limit N] [--crop S] [--refine N] [--without-post-filter] [--without-rdoq]
                        [--out DIR]
@@ -56,8 +57,10 @@ def pil_points(name, ref):
 
 def our_points(model, ref, refine_steps=0, post_filter=True, rdoq=True):
     from codec.pipeline import EncodeSettings, analyse, decode, encode_analysis, with_post_filter
-    from codec.refine import refine
+    from codec.refine import auto_steps, refine
     an = analyse(model, ref)
+    if refine_steps == "auto":
+        refine_steps = auto_steps(*an.coded)
     pts = []
     for mid, bdl in OURS:
         s = EncodeSettings(model_id=mid, bdl=(bdl, bdl), channel_index=False, rdoq=rdoq)
@@ -123,9 +126,10 @@ def report(run: dict) -> str:
         how = _settings(how)
         mean = [{k: float(np.mean([e[series][i][k] for e in per_image])) for k in ("bpp", *METRICS)}
                 for i in range(len(OURS))]
-        what = ("encoder as shipped by default" if not how["refine"] else
-                f"{how['refine']} steps of latent refinement") + ("" if how["post_filter"] else ", post-filter off") \
-            + ("" if how["rdoq"] else ", RDOQ off")
+        what = {"auto": "the default encoder: refinement steps by picture size (codec.refine.auto_steps)",
+                0: "no latent refinement (`--refine 0`, the fastest encoder)"}.get(
+            how["refine"], f"{how['refine']} steps of latent refinement") \
+            + ("" if how["post_filter"] else ", post-filter off") + ("" if how["rdoq"] else ", RDOQ off")
         lines += [f"{series} ({what}):", "",
                   "| model_id, BDL | bpp | PSNR-RGB | PSNR-YUV 6:1:1 | MS-SSIM (Y) |", "|---|---|---|---|---|"]
         for (mid, bdl), q in zip(OURS, mean):
@@ -136,8 +140,9 @@ def report(run: dict) -> str:
               "pictures, over the quality range both cover:", "",
               "| series | anchor | PSNR-RGB | PSNR-YUV 6:1:1 | MS-SSIM |", "|---|---|---|---|---|"]
     notes = []
-    for series in ours:
-        anchors = [(f"Pillow {name}", name) for name in PIL_CODECS] + ([("ours", "ours")] if series != "ours" else [])
+    for series, how in ours.items():
+        base = how.get("vs", "ours") if isinstance(how, dict) else "ours"
+        anchors = [(f"Pillow {name}", name) for name in PIL_CODECS] + ([(base, base)] if series != "ours" else [])
         for label, key in anchors:
             cells = []
             for m in METRICS:
@@ -184,6 +189,9 @@ def main(argv=None):
     ap.add_argument("--crop", type=int, default=0, help="use the centre S x S crop of each picture (quick runs)")
     ap.add_argument("--refine", type=int, default=0, metavar="N",
                     help="also measure ours with N steps of latent refinement")
+    ap.add_argument("--without-refine", action="store_true",
+                    help="also measure ours without refinement (`--refine 0`, the fastest encoder, the default "
+                         "before session 8); --without-post-filter and --without-rdoq then compare against it")
     ap.add_argument("--without-post-filter", action="store_true",
                     help="also measure ours with the EFE linear post-filter off (its gain is the BD-rate of ours "
                          "against this series)")
@@ -201,14 +209,19 @@ def main(argv=None):
     from codec.weights import load_networks
     torch.set_num_threads(max(1, os.cpu_count() or 1))
     model = load_networks()
-    default = {"refine": 0, "post_filter": True, "rdoq": True}
+    default = {"refine": "auto", "post_filter": True, "rdoq": True}
     ours = {"ours": default}
+    fast = {**default, "refine": 0}
+    if args.without_refine:
+        ours["ours-refine0"] = fast
     if args.refine:
         ours[f"ours+refine{args.refine}"] = {**default, "refine": args.refine}
+    # The ablations switch one tool off in the encoder without refinement (RDOQ never runs on refined latents).
+    ablation_base = {**fast, "vs": "ours-refine0"} if args.without_refine else fast
     if args.without_post_filter:
-        ours["ours-no-post-filter"] = {**default, "post_filter": False}
+        ours["ours-no-post-filter"] = {**ablation_base, "post_filter": False}
     if args.without_rdoq:
-        ours["ours-no-rdoq"] = {**default, "rdoq": False}
+        ours["ours-no-rdoq"] = {**ablation_base, "rdoq": False}
     t0 = time.time()
     per_image = []
     for name, ref in val_pictures(args.val, args.limit, args.crop):

@@ -52,7 +52,8 @@ class EncodeSettings:
     channel_index: bool = True            # write the extraction index into the UDI record
     container: bool = False               # `encode` wraps the codestream in a .jai file (a rate target still
                                           # counts codestream bits, the standard's rate, as bench/rd.py does)
-    refine: int = 0                       # encoder-side latent refinement steps (codec/refine.py); 0 = off
+    refine: int | str = 0                 # encoder-side latent refinement steps (codec/refine.py); 0 = off,
+                                          # "auto" = refine.auto_steps for the picture (the user-facing default)
     post_filter: bool = True              # fit the EFE linear chroma filter (codec/efe.py) where it pays
     rdoq: bool = True                     # rate-distortion optimised quantisation (codec/rdoq.py)
 
@@ -72,9 +73,9 @@ class EncodeSettings:
                 raise BuildError(f"{name} channels {n} outside 1..{C_MAX[c]}")
         if min(self.regions) < 1:
             raise BuildError(f"regions {self.regions[0]}x{self.regions[1]}: at least 1x1")
-        if not 0 <= self.refine <= MAX_REFINE_STEPS:
-            raise BuildError(f"refinement takes 0..{MAX_REFINE_STEPS} steps, got {self.refine} (gains level off "
-                             f"after about 100)")
+        if self.refine != "auto" and not (isinstance(self.refine, int) and 0 <= self.refine <= MAX_REFINE_STEPS):
+            raise BuildError(f"refinement takes 'auto' or 0..{MAX_REFINE_STEPS} steps, got {self.refine!r} (gains "
+                             f"level off after about 100)")
 
 
 @dataclass
@@ -512,7 +513,7 @@ def encode(rgb: np.ndarray, *, bpp: float | None = None, settings: EncodeSetting
     latents, since refinement moves the rate a little. The post-filter is fitted at the chosen point and
     BDL searched once more with its bytes counted. The rate counts codestream bits; with `settings.container`
     the chosen codestream is then wrapped in a .jai file."""
-    from .refine import refine
+    from .refine import auto_steps, refine
     from .weights import load_networks
     s = settings or EncodeSettings()
     if bpp is not None and not (math.isfinite(bpp) and bpp > 0):
@@ -520,6 +521,8 @@ def encode(rgb: np.ndarray, *, bpp: float | None = None, settings: EncodeSetting
     check_for_picture(s, np.shape(rgb)[1], np.shape(rgb)[0])
     model = model or load_networks()
     an = analyse(model, rgb)
+    if s.refine == "auto":
+        s = replace(s, refine=auto_steps(*an.coded))
     if bpp is None:
         an = refine(model, rgb, an, s.model_id, s.bdl, s.refine, progress=progress, num_chs=s.num_chs)
         data = encode_analysis(with_post_filter(model, rgb, an, s) if s.post_filter else an, s)

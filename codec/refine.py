@@ -11,9 +11,12 @@ crops: its gradients are too crude once z values actually change.
 
 The cost is the training loss at the operating point, lambda * 255^2 * MSE(RGB) + bpp, with lambda
 taken from the regime (model_id) and scaled by the gain change that beta_displacement_log makes
-(the quantisation step shrinks by exp(k * BDL / 128), so lambda grows by its square). Rate uses additive
-uniform noise on the residual (a smooth estimate), distortion the rounded residual (straight-through),
-so the distortion optimised is the decoder's (up to its final rounding to 8-bit samples).
+(the quantisation step shrinks by exp(k * BDL / 128), so lambda grows by its square). Rounding is relaxed
+by stochastic Gumbel annealing (Yang, Bamler and Mandt, NeurIPS 2020): each residual goes down or up at
+random, with odds from its distance to either integer, as a soft sample whose temperature falls from
+0.5 to 0.1 over the steps, so rate and distortion are both measured on (nearly) what will be coded. On 4
+central 256² validation crops, 6 rates: -5.8 % BD-rate (PSNR-RGB) against no refinement at 16 steps, where
+the previous recipe (straight-through rounding for distortion, uniform noise for rate) gave -4.7 %.
 """
 from __future__ import annotations
 
@@ -44,9 +47,40 @@ def native_bf16() -> bool:
         return False
 
 
+AUTO_STEPS = 16                  # the default encoder's refinement, on pictures up to AUTO_PIXEL_STEPS / 16 pixels
+AUTO_PIXEL_STEPS = 20_000_000    # above that, fewer steps: about 3.5 s of refinement on 2 cores at most
+
+
+def auto_steps(width: int, height: int, limits: Limits | None = None) -> int:
+    """Refinement steps of the default encoder (`refine="auto"`) for a coded W x H picture: 16 up to 1.25 MP,
+    fewer above so the time stays about that of 1.25 MP (4K: 2 steps), none where refinement would not fit
+    the memory budget (4K needs about 6.3 GiB, over the default 4 GiB). Refinement is the encoder's largest lever without training (bench/rd.py); a fixed
+    step count would make a 4K encode many times slower."""
+    from jpegai_fmt.limits import refine_memory
+    limits = limits or Limits.from_env()
+    if refine_memory(width, height) > limits.memory_bytes:
+        return 0
+    return min(AUTO_STEPS, AUTO_PIXEL_STEPS // (width * height))
+
+
+TAU = (0.5, 0.1)                # soft-rounding temperature, first and last step (geometric in between)
+
+
+def soft_round(r, tau: float, generator):
+    """A relaxed random rounding of r: floor(r) + a Gumbel-softmax weight for rounding up. The odds favour
+    the nearer integer, more sharply as tau falls; gradients reach r through the weight."""
+    import torch
+    low = r.detach().floor()
+    frac = (r - low).clamp(1e-4, 1 - 1e-4)
+    logits = torch.stack([-torch.atanh(frac), -torch.atanh(1 - frac)], -1) / tau
+    u = torch.rand(logits.shape, generator=generator).clamp(1e-9, 1 - 1e-9)
+    return low + torch.softmax((logits - torch.log(-torch.log(u))) / tau, -1)[..., 1]
+
+
 def default_lr(steps: int) -> float:
-    """Fewer steps need larger ones: 0.03 was best for 10 steps, 0.01 for 100 (validation crops)."""
-    return 0.1 / math.sqrt(steps)
+    """Fewer steps need larger ones, but not below 0.025: with soft rounding, 0.025 beat 0.05 at 16 steps,
+    and 0.02-0.04 beat 0.01 at 100 (4 validation crops)."""
+    return max(0.025, 0.1 / math.sqrt(steps))
 
 
 def refine(model, rgb: np.ndarray, an: Analysis, model_id: int, bdl: tuple[int, int], iters: int,
@@ -87,14 +121,13 @@ def refine(model, rgb: np.ndarray, an: Analysis, model_id: int, bdl: tuple[int, 
     noise = torch.Generator().manual_seed(0)      # same picture and settings -> same stream
     with torch.enable_grad():
         for it in range(iters):
+            tau = TAU[0] * (TAU[1] / TAU[0]) ** (it / max(1, iters - 1))
             bits = 0.0                    # z's bits are fixed: no gradient to take
             y_hat = []
             for c, (mu, sigma, coded) in enumerate(fixed):
-                r = (ys[c] - mu) * step[c]
-                r_hat = r + (r.round() - r).detach()
-                r_noisy = r + torch.empty_like(r).uniform_(-0.5, 0.5, generator=noise)
-                bits = bits + (gaussian_bits(r_noisy, sigma) * coded).sum()
-                y_hat.append(mu + r_hat * coded / step[c])
+                r_soft = soft_round((ys[c] - mu) * step[c], tau, noise)
+                bits = bits + (gaussian_bits(r_soft, sigma) * coded).sum()
+                y_hat.append(mu + r_soft * coded / step[c])
             with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
                 uv = model.syn_uv(y_hat[1], y_hat[0]).float() + 0.5
                 luma = model.syn_y(y_hat[0]).float() + 0.5

@@ -166,12 +166,13 @@ def _as_rgb(array) -> np.ndarray:
 
 def encode(array, *, bpp: float | None = None, model_id: int | None = None, bdl: int = 0,
            container: bool = True, threads: int = 1, regions: tuple[int, int] = (1, 1),
-           luma_channels: int | None = None, chroma_channels: int | None = None, refine: int = 0,
-           post_filter: bool = True) -> bytes:
+           luma_channels: int | None = None, chroma_channels: int | None = None,
+           refine: int | str = "auto", post_filter: bool = True) -> bytes:
     """Encode uint8 RGB (H, W, 3) or grey (H, W) with our model set; returns .jai bytes, or a raw
     codestream with `container=False`. Give `bpp` (searches model_id and BDL) or `model_id`/`bdl`.
-    `refine` > 0 spends that many gradient steps choosing better latents for this picture (slower
-    encoding, fewer bits for the same quality; the stream decodes the same way). `post_filter` fits the
+    `refine` is the number of gradient steps spent choosing better latents for this picture (fewer bits
+    for the same quality, slower encoding; the stream decodes the same way): "auto" (16 steps, fewer above
+    1.25 MP: `codec.refine.auto_steps`), 0 for the fastest encoder, up to 1000. `post_filter` fits the
     EFE linear chroma filter (TON) where it pays for its bits.
 
     >>> data = jpegai_fmt.encode(np.asarray(Image.open("photo.png").convert("RGB")), bpp=0.5)

@@ -5,9 +5,9 @@
     im.save("photo.jai", bpp=0.5)        # .jai = HEIF-based file, .jaic = raw codestream
 
 Opening reads the picture header (display size, mode RGB); decoding waits for `.load()`. Save options:
-`bpp` (target rate) or `model_id` (0..3) with `bdl`, `threads`, `refine` (latent refinement steps),
-`container` (default: by extension), `exif`, `xmp`, `icc_profile` (container only). Only streams made with our model set decode; others open
-(size, header info) but `.load()` raises `ModelMismatchError`.
+`bpp` (target rate) or `model_id` (0..3) with `bdl`, `threads`, `refine` (latent refinement steps, default
+"auto"), `container` (default: by extension), `exif`, `xmp`, `icc_profile` (container only). Only streams made
+with our model set decode; others open (size, header info) but `.load()` raises `ModelMismatchError`.
 """
 from __future__ import annotations
 
@@ -68,6 +68,11 @@ class JpegAiImageFile(ImageFile.ImageFile):
         self.tile = [_tile(self.size, (luma_channels, chroma_channels))]
 
 
+def _steps(value) -> int | str:
+    """The `refine` save option: "auto" or a step count."""
+    return value if value == "auto" else int(value)
+
+
 def _tile(size: tuple[int, int], channels: tuple[int | None, int | None]):
     return ImageFile._Tile("jpegai", (0, 0) + tuple(size), 0, channels)
 
@@ -99,7 +104,8 @@ def _save(im: Image.Image, fp, filename, save_all: bool = False) -> None:
     try:
         data = picture.encode(rgb, bpp=opts.get("bpp"), model_id=opts.get("model_id"),
                               bdl=int(opts.get("bdl", 0)), threads=int(opts.get("threads", 1)),
-                              refine=int(opts.get("refine", 0)), post_filter=bool(opts.get("post_filter", True)),
+                              refine=_steps(opts.get("refine", "auto")),
+                              post_filter=bool(opts.get("post_filter", True)),
                               container=False)
     except BuildError as err:                  # Pillow's save reports a bad option as OSError
         raise OSError(f"cannot write JPEG AI: {err}") from None
