@@ -62,7 +62,7 @@ def test_other_model_set_without_index_is_refused_but_drops_work(monkeypatch):
     data, _ = make_stream(index=False, udi=b"someone else's data")
     _codec_rows(monkeypatch, error=ModelMismatchError("model set abcd is not ours"))
     with pytest.raises(ExtractError, match=r"cannot cut luma to 8 channels.*cannot compute for this stream \(model set abcd is not ours\)"
-                       r"; the channel cut is refused\. --drop-ton"):
+                       r"; the channel cut is refused; group-aligned luma counts for this stream are 0, 4, \.\.\., 24\. --drop-ton"):
         extract(data, luma_channels=8)
     out, report = extract(data, drop_ton=True, drop_udi=True)
     cs = parse_codestream(out)
