@@ -47,20 +47,23 @@ def native_bf16() -> bool:
         return False
 
 
-AUTO_STEPS = 16                  # the default encoder's refinement, on pictures up to AUTO_PIXEL_STEPS / 16 pixels
-AUTO_PIXEL_STEPS = 20_000_000    # above that, fewer steps: about 3.5 s of refinement on 2 cores at most
+AUTO_STEPS = 6                   # the default encoder's refinement, on pictures up to AUTO_PIXEL_STEPS / 6 pixels
+AUTO_PIXEL_STEPS = 7_500_000     # above 1.25 MP, fewer steps, so the refinement time stays that of 1.25 MP ...
+AUTO_MIN_STEPS = 3               # ... and none below 3 steps, which gain too little for their time
 
 
 def auto_steps(width: int, height: int, limits: Limits | None = None) -> int:
-    """Refinement steps of the default encoder (`refine="auto"`) for a coded W x H picture: 16 up to 1.25 MP,
-    fewer above so the time stays about that of 1.25 MP (4K: 2 steps), none where refinement would not fit
-    the memory budget (4K needs about 6.3 GiB, over the default 4 GiB). Refinement is the encoder's largest lever without training (bench/rd.py); a fixed
-    step count would make a 4K encode many times slower."""
+    """Refinement steps of the default encoder (`refine="auto"`) for a coded W x H picture: 6 up to 1.25 MP,
+    fewer up to 2.5 MP (1080p: 3), none above or where refinement would not fit the memory budget (4K
+    needs about 6.3 GiB, over the default 4 GiB). A step costs about 0.16 s per 0.4 MP on 2 cores, so 6
+    steps keep a 768x512 encode near 1.6 s, under the 2 s target; on 8 central 256² validation crops
+    (6 rates, PSNR-RGB) 3 / 6 / 8 / 16 steps gave -1.0 / -2.7 / -3.0 / -5.6 % BD-rate against none."""
     from jpegai_fmt.limits import refine_memory
     limits = limits or Limits.from_env()
     if refine_memory(width, height) > limits.memory_bytes:
         return 0
-    return min(AUTO_STEPS, AUTO_PIXEL_STEPS // (width * height))
+    steps = min(AUTO_STEPS, AUTO_PIXEL_STEPS // (width * height))
+    return steps if steps >= AUTO_MIN_STEPS else 0
 
 
 TAU = (0.5, 0.1)                # soft-rounding temperature, first and last step (geometric in between)
@@ -77,17 +80,16 @@ def soft_round(r, tau: float, generator):
     return low + torch.softmax((logits - torch.log(-torch.log(u))) / tau, -1)[..., 1]
 
 
-def default_lr(steps: int) -> float:
-    """Fewer steps need larger ones, but not below 0.025: with soft rounding, 0.025 beat 0.05 at 16 steps,
-    and 0.02-0.04 beat 0.01 at 100 (4 validation crops)."""
-    return max(0.025, 0.1 / math.sqrt(steps))
+LR = 0.025   # Adam's step on y, cosine-decayed. With soft rounding, larger steps lose at every count measured
+             # (8 central 256² validation crops: 4 steps at 0.05 +0.1 %, at 0.02 -1.4 %; 6 steps at 0.041
+             # -1.7 %, at 0.025 -2.7 %; 16 steps 0.05 worse than 0.025), and 0.02-0.04 beat 0.01 at 100.
 
 
 def refine(model, rgb: np.ndarray, an: Analysis, model_id: int, bdl: tuple[int, int], iters: int,
            lr: float | None = None, progress=None, limits: Limits | None = None,
            num_chs: tuple[int, int] | None = None, bf16: bool | None = None) -> Analysis:
     """Return a copy of `an` whose latents minimise the RD cost at (model_id, bdl) after `iters` Adam steps
-    (cosine-decayed learning rate, `default_lr(iters)` unless given). `progress` is called once per step.
+    (cosine-decayed learning rate, `LR` unless given). `progress` is called once per step.
     A picture whose refinement would not fit the memory budget (`limits`, default from the environment)
     is refused before any work. `num_chs`: the coded channel prefixes (the rest decode as mu).
     `bf16`: run the synthesis in bfloat16 (default: where the CPU computes it natively, see `native_bf16`)."""
@@ -114,7 +116,7 @@ def refine(model, rgb: np.ndarray, an: Analysis, model_id: int, bdl: tuple[int, 
                 coded[:, num_chs[c]:] = 0
             fixed.append((torch.from_numpy(an.mu[c]).unsqueeze(0), sigma_from_index(i_sigma), coded))
     lam = operating_lambda(model_id, (bdl[0] + bdl[1]) // 2) * 255 ** 2
-    lr = lr or default_lr(iters)
+    lr = lr or LR
     if bf16 is None:
         bf16 = native_bf16()
     opt = torch.optim.Adam(ys, lr=lr)

@@ -97,21 +97,22 @@ def test_refinement_optimises_only_the_coded_channel_prefix(model, picture):
 
 
 def test_auto_steps_bound_the_time_and_respect_the_memory_budget():
-    from codec.refine import AUTO_STEPS, auto_steps
+    from codec.refine import AUTO_MIN_STEPS, AUTO_STEPS, auto_steps
     from jpegai_fmt.limits import Limits
-    assert auto_steps(768, 512) == AUTO_STEPS == 16
-    assert auto_steps(1344, 960) == 15                       # the validation photos' size
-    assert auto_steps(3840, 2176, Limits(memory_bytes=8 << 30)) == 2   # 4K: a bounded extra time, not 16 steps
-    assert auto_steps(3840, 2176, Limits(memory_bytes=4 << 30)) == 0   # (its refinement needs about 6.3 GiB)
+    assert auto_steps(768, 512) == AUTO_STEPS == 6
+    assert auto_steps(1344, 960) == 5                        # the validation photos' size: the same time as 1.25 MP
+    assert auto_steps(1920, 1088) == AUTO_MIN_STEPS == 3      # 1080p
+    assert auto_steps(2560, 1440) == 0                        # too few steps to pay for themselves
+    assert auto_steps(3840, 2176, Limits(memory_bytes=8 << 30)) == 0   # 4K: no refinement even with the memory
     assert auto_steps(16384, 16384) == 0
     assert auto_steps(768, 512, Limits(memory_bytes=1 << 26)) == 0   # no refinement rather than a refusal
 
 
 def test_the_default_encoder_refines_with_auto_steps(picture):
-    """`jpegai_fmt.encode` (and the CLI, Pillow) default to refine="auto": 16 steps at this size."""
+    """`jpegai_fmt.encode` (and the CLI, Pillow) default to refine="auto": 6 steps at this size."""
     import jpegai_fmt
     default = jpegai_fmt.encode(picture, model_id=1, container=False)
-    assert default == jpegai_fmt.encode(picture, model_id=1, container=False, refine=16)
+    assert default == jpegai_fmt.encode(picture, model_id=1, container=False, refine=6)
     assert default != jpegai_fmt.encode(picture, model_id=1, container=False, refine=0)
     with pytest.raises(Exception, match="'auto' or 0..1000"):
         P.EncodeSettings(refine="fast")

@@ -33,10 +33,10 @@ def add_parser(subparsers) -> None:
     p.add_argument("--bdl", type=int_in(-1069, 702), default=0, metavar="B",
                    help="beta_displacement_log with --model-id (-1069..702)")
     p.add_argument("--refine", type=_steps, default="auto", metavar="STEPS",
-                   help="encoder-side latent refinement: gradient steps per picture. auto (the default): 16, "
-                        "fewer above 1.25 MP (about 3.5 s at most on 2 cores); 0 = off, the fastest encoder; "
-                        "100 saves about 9 %% of the bits at equal PSNR against 0 on the validation photos; "
-                        "a step costs about 0.07 s per 0.4 MP on 2 cores")
+                   help="encoder-side latent refinement: gradient steps per picture. auto (the default): 6 up to "
+                        "1.25 MP, fewer up to 2.5 MP, none above (about 1 s per 0.4 MP on 2 cores); 0 = off, the "
+                        "fastest encoder; 100 saves about 15 %% of the bits at equal PSNR against 0 on the "
+                        "validation photos; a step costs about 0.16 s per 0.4 MP on 2 cores")
     p.add_argument("--no-post-filter", dest="post_filter", action="store_false",
                    help="leave chroma to bilinear up-sampling instead of fitting the EFE linear filter (TON) "
                         "where it pays for its bits")
