@@ -244,8 +244,8 @@ def main(argv=None):
             f"{series} " + ", ".join(f"{q['bpp']:.3f}/{q['psnr_rgb']:.2f}" for q in entry[series]) for series in ours),
             flush=True)
     size = f"centre {args.crop}x{args.crop} crops" if args.crop else "full size"
-    run = {"val": os.path.relpath(args.val), "size": size, "run_s": time.time() - t0, "series": ours,
-           "pictures": per_image}
+    run = {"val": os.path.relpath(args.val), "size": size, "crop": args.crop, "run_s": time.time() - t0,
+           "series": ours, "pictures": per_image}
     write_report(run, args.out)
 
 
@@ -260,13 +260,13 @@ def remeasure(out: str, names: list[str]) -> None:
     unknown = [n for n in names if n not in run["series"]]
     if unknown:
         raise SystemExit(f"{path} has no series {', '.join(unknown)} (it has {', '.join(run['series'])})")
-    if run["size"] != "full size":
-        raise SystemExit(f"{path} was measured on {run['size']}; --remeasure takes full-size runs")
+    if "crop" not in run and run["size"] != "full size":
+        raise SystemExit(f"{path} was measured on {run['size']} by an older bench/rd.py; measure it again in full")
     torch.set_num_threads(max(1, os.cpu_count() or 1))
     model = load_networks()
     t0 = time.time()
     pictures = {e["image"]: e for e in run["pictures"]}
-    for name, ref in val_pictures(run["val"], 0, 0):
+    for name, ref in val_pictures(run["val"], 0, run.get("crop", 0)):
         if name not in pictures:
             continue
         for series in names:

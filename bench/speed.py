@@ -100,6 +100,7 @@ def main(argv=None):
     import torch
 
     from codec.pipeline import EncodeSettings, decode, encode
+    from codec.refine import auto_steps
     from codec.weights import load_networks
     torch.set_num_threads(os.cpu_count() or 1)
     model = load_networks()
@@ -118,6 +119,7 @@ def main(argv=None):
     t_jenc, buf = timed(jpeg_round, args.repeat)
     t_jdec, _ = timed(lambda: np.asarray(Image.open(io.BytesIO(buf.getvalue())).convert("RGB")), args.repeat)
     res = {"threads": torch.get_num_threads(), "encode_768x512_s": t_enc, "encode_fast_768x512_s": t_fast,
+           "default_refine_steps": auto_steps(768, 512),
            "decode_768x512_s": t_dec,
            "jpeg_encode_s": t_jenc, "jpeg_decode_s": t_jdec, "bpp": len(data) * 8 / (768 * 512),
            "kmac_per_px": decoder_kmac_per_pixel(model, 768, 512)}
@@ -139,7 +141,8 @@ def main(argv=None):
         print(json.dumps(res))
         return
     print(f"torch threads {res['threads']}")
-    print(f"encode 768x512: {t_enc:.3f} s (target 2.0; the default encoder, 16 refinement steps)   Pillow JPEG "
+    print(f"encode 768x512: {t_enc:.3f} s (target 2.0; the default encoder, "
+          f"{res['default_refine_steps']} refinement steps)   Pillow JPEG "
           f"q90: {t_jenc * 1000:.1f} ms  ratio {t_enc / t_jenc:.0f}x")
     print(f"encode 768x512 with --refine 0: {t_fast:.3f} s")
     print(f"decode 768x512: {t_dec:.3f} s (target 1.0)   Pillow JPEG q90: {t_jdec * 1000:.1f} ms  "
