@@ -1,9 +1,13 @@
 """bench/run: a partial run keeps the summary whole (other benchmarks' rows come from their saved output)."""
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
+
+import numpy as np
+from PIL import Image
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 QUICK = os.path.join(ROOT, "bench", "results", "quick")
@@ -32,12 +36,9 @@ def test_only_runs_one_and_reuses_the_rest():
 def test_rd_remeasure_replaces_one_series_and_keeps_the_rest(tmp_path):
     """bench/rd.py --remeasure: after an encoder change, one series is measured again on the saved run's
     pictures; the others stay as saved, and rd.md says which series is newer."""
-    import json
     rd = [sys.executable, os.path.join(ROOT, "bench", "rd.py"), "--out", str(tmp_path)]
     val = tmp_path / "val"
     val.mkdir()
-    from PIL import Image
-    import numpy as np
     rng = np.random.default_rng(0)
     Image.fromarray(rng.integers(0, 256, (176, 176, 3), dtype="uint8")).save(val / "a.png")
     first = subprocess.run(rd + ["--val", str(val), "--crop", "176", "--without-refine"], cwd=ROOT,
@@ -58,8 +59,8 @@ def test_rd_remeasure_replaces_one_series_and_keeps_the_rest(tmp_path):
     assert wrong.returncode != 0 and "has no series ours+refine7" in wrong.stderr
 
 
-def test_progressive_lists_every_fall():
-    sys.path.insert(0, os.path.join(ROOT, "bench"))
+def test_progressive_lists_every_fall(monkeypatch):
+    monkeypatch.syspath_prepend(os.path.join(ROOT, "bench"))
     from progressive import PREFIXES, falls
     psnr = {p: [20.0 + i, 20.0 + i] for i, p in enumerate(PREFIXES)}
     psnr[PREFIXES[-1]][1] = psnr[PREFIXES[-2]][1] - 3e-6
