@@ -199,7 +199,8 @@ def main(argv=None):
                     help="also measure ours with the EFE linear post-filter off (its gain is the BD-rate of ours "
                          "against this series)")
     ap.add_argument("--without-rdoq", action="store_true",
-                    help="also measure ours with RDOQ off (codec/rdoq.py; refined latents never use it)")
+                    help="also measure ours with RDOQ off (codec/rdoq.py; latents refined for more than "
+                         "refine.RDOQ_UP_TO steps never use it)")
     ap.add_argument("--out", default=os.path.join(HERE, "results"))
     ap.add_argument("--report", metavar="RD_JSON", help="measure nothing: rewrite rd.md and rd.png from a saved run")
     ap.add_argument("--remeasure", nargs="+", metavar="SERIES",
@@ -225,7 +226,7 @@ def main(argv=None):
         ours["ours-refine0"] = fast
     if args.refine:
         ours[f"ours+refine{args.refine}"] = {**default, "refine": args.refine}
-    # The ablations switch one tool off in the encoder without refinement (RDOQ never runs on refined latents).
+    # The ablations switch one tool off in the encoder without refinement (RDOQ and refinement interact).
     ablation_base = {**fast, "vs": "ours-refine0"} if args.without_refine else fast
     if args.without_post_filter:
         ours["ours-no-post-filter"] = {**ablation_base, "post_filter": False}

@@ -89,7 +89,7 @@ class Analysis:
     mu: list[np.ndarray]
     hsd: list[np.ndarray]                 # integer HSD output per component
     ton: dict | None = None               # TON fields fitted for this picture (post-filter), over all-off
-    refined: bool = False                 # y was optimised for plain rounding (codec/refine.py): no RDOQ
+    plain_rounding: bool = False          # y was refined at length for plain rounding (codec/refine.py): no RDOQ
 
 
 @dataclass
@@ -219,15 +219,15 @@ def with_post_filter(model, rgb: np.ndarray, an: Analysis, s: EncodeSettings) ->
 
 def coded_residual(an: Analysis, c: int, s: EncodeSettings, im: IntegerModel) -> tuple[np.ndarray, np.ndarray]:
     """Rows and residual symbols of component c at the operating point of `s`: rounded, then thinned by RDOQ
-    (codec/rdoq.py) unless turned off or the latents were refined (refinement already chose them for plain
-    rounding; RDOQ on top undid two thirds of its gain on validation crops); skipped positions and channels
-    beyond num_chs hold 0."""
+    (codec/rdoq.py) unless turned off or the latents were refined at length (more than `refine.RDOQ_UP_TO`
+    steps choose them for plain rounding, and RDOQ on top undid two thirds of a 50-step refinement's gain on
+    validation crops); skipped positions and channels beyond num_chs hold 0."""
     from . import rdoq
     gain_log, bdl = im.gains[c][s.model_id], s.bdl[c]
     rows = component_rows(im, an.hsd[c], c, s.model_id, bdl)
     step = gain_step(gain_log, bdl)[:, None, None]
     scaled = (an.y[c] - an.mu[c]) * step
-    if s.rdoq and not an.refined:
+    if s.rdoq and not an.plain_rounding:
         gains = rdoq.synthesis_gain()[:C_MAX[0]] if c == 0 else rdoq.synthesis_gain()[C_MAX[0]:]
         r = rdoq.quantise(scaled, rows, step, gains, operating_lambda(s.model_id, bdl))
     else:

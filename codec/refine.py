@@ -71,14 +71,21 @@ TAU = (0.5, 0.1)                # soft-rounding temperature, first and last step
 
 def soft_round(r, tau: float, generator):
     """A relaxed random rounding of r: floor(r) + a Gumbel-softmax weight for rounding up. The odds favour
-    the nearer integer, more sharply as tau falls; gradients reach r through the weight."""
+    the nearer integer, more sharply as tau falls; gradients reach r through the weight. With two outcomes the
+    softmax over (logit + Gumbel sample) / tau is a sigmoid of the logit difference plus one logistic sample
+    (the difference of two Gumbel samples), which is how it is computed: one uniform per element."""
     import torch
     low = r.detach().floor()
     frac = (r - low).clamp(1e-4, 1 - 1e-4)
-    logits = torch.stack([-torch.atanh(frac), -torch.atanh(1 - frac)], -1) / tau
-    u = torch.rand(logits.shape, generator=generator).clamp(1e-9, 1 - 1e-9)
-    return low + torch.softmax((logits - torch.log(-torch.log(u))) / tau, -1)[..., 1]
+    u = torch.rand(r.shape, generator=generator).clamp(1e-9, 1 - 1e-9)
+    logistic = torch.log(u) - torch.log1p(-u)
+    return low + torch.sigmoid(((torch.atanh(frac) - torch.atanh(1 - frac)) / tau + logistic) / tau)
 
+
+# RDOQ (codec/rdoq.py) still pays after a short refinement and stops paying after a long one (8 central 512²
+# validation crops, 6 rates, RDOQ on top against plain rounding: 6 steps -0.93 %, 16 steps -0.02 %, and at 50
+# steps it undid two thirds of the refinement's gain): latents refined for more steps than this are rounded plainly
+RDOQ_UP_TO = 8
 
 LR = 0.025   # Adam's step on y, cosine-decayed. With soft rounding, larger steps lose at every count measured
              # (8 central 256² validation crops: 4 steps at 0.05 +0.1 %, at 0.02 -1.4 %; 6 steps at 0.041
@@ -143,4 +150,4 @@ def refine(model, rgb: np.ndarray, an: Analysis, model_id: int, bdl: tuple[int, 
             opt.step()
             if progress:
                 progress()
-    return replace(an, y=[y.detach()[0].numpy() for y in ys], refined=True)
+    return replace(an, y=[y.detach()[0].numpy() for y in ys], plain_rounding=iters > RDOQ_UP_TO)

@@ -67,4 +67,4 @@ def test_refined_latents_are_rounded_plainly(analysis):
     im, s = integer_model(), P.EncodeSettings(model_id=1)
     plain = P.coded_residual(an, 0, P.EncodeSettings(model_id=1, rdoq=False), im)[1]
     assert not np.array_equal(P.coded_residual(an, 0, s, im)[1], plain)
-    assert np.array_equal(P.coded_residual(dataclasses.replace(an, refined=True), 0, s, im)[1], plain)
+    assert np.array_equal(P.coded_residual(dataclasses.replace(an, plain_rounding=True), 0, s, im)[1], plain)
