@@ -55,8 +55,8 @@ AUTO_MIN_STEPS = 3               # ... and none below 3 steps, which gain too li
 def auto_steps(width: int, height: int, limits: Limits | None = None) -> int:
     """Refinement steps of the default encoder (`refine="auto"`) for a coded W x H picture: 6 up to 1.25 MP,
     fewer up to 2.5 MP (1080p: 3), none above or where refinement would not fit the memory budget (4K
-    needs about 6.3 GiB, over the default 4 GiB). A step costs about 0.16 s per 0.4 MP on 2 cores, so 6
-    steps keep a 768x512 encode near 1.5 s (bench/speed.py), under the 2 s target; on 8 central 256² validation crops
+    needs about 6.3 GiB, over the default 4 GiB). A step costs about 0.13 s per 0.4 MP on 2 cores, so 6
+    steps keep a 768x512 encode near 1.4 s (bench/speed.py), under the 2 s target; on 8 central 256² validation crops
     (6 rates, PSNR-RGB) 3 / 6 / 8 / 16 steps gave -1.0 / -2.7 / -3.0 / -5.6 % BD-rate against none."""
     from jpegai_fmt.limits import refine_memory
     limits = limits or Limits.from_env()

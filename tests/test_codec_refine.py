@@ -11,8 +11,8 @@ torch = pytest.importorskip("torch")
 from codec import pipeline as P  # noqa: E402
 from codec.metrics import psnr_rgb  # noqa: E402
 from codec.pipeline import operating_lambda  # noqa: E402
-from codec.refine import refine  # noqa: E402
-from codec.weights import load_networks  # noqa: E402
+from codec.refine import RDOQ_UP_TO, refine  # noqa: E402
+from codec.weights import integer_model, load_networks  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -48,6 +48,18 @@ def test_refinement_lowers_the_real_rd_cost(model, picture, model_id, bdl, bf16)
 def test_refined_encoding_is_repeatable(model, picture):
     s = P.EncodeSettings(model_id=1, refine=5)
     assert P.encode(picture, settings=s, model=model) == P.encode(picture, settings=s, model=model)
+
+
+def test_rdoq_runs_after_a_short_refinement_only(model, photo):
+    """Up to RDOQ_UP_TO steps the refined latents still go through RDOQ; after more, they are rounded plainly."""
+    small = photo(128, 64, top=300, left=400)
+    an = P.analyse(model, small)
+    short = refine(model, small, an, 1, (0, 0), RDOQ_UP_TO)
+    long = refine(model, small, an, 1, (0, 0), RDOQ_UP_TO + 1)
+    assert not short.plain_rounding and long.plain_rounding
+    im, s = integer_model(), P.EncodeSettings(model_id=1)
+    plain = P.coded_residual(short, 0, P.EncodeSettings(model_id=1, rdoq=False), im)[1]
+    assert not np.array_equal(P.coded_residual(short, 0, s, im)[1], plain)
 
 
 def test_zero_steps_is_the_plain_encoder(model, picture):
