@@ -111,15 +111,9 @@ def _int_layer(conv, gain: float) -> dict:
     return {"w": wi.numpy(), "b": bi.numpy(), "s": shift.to(torch.int64).numpy()}
 
 
-def export(checkpoint: str, out_dir: str = HERE) -> bytes:
-    """Write the three files of a model set from a checkpoint or weights file; returns the model-set id."""
+def _integer_arrays(model) -> dict:
+    """integer.npz's arrays: the HSD layers in integer form, integer gains, z frequencies."""
     import torch
-
-    from .model import ENCODER_PARTS, Codec
-    state = torch.load(checkpoint, map_location="cpu")
-    state = state.get("model", state)
-    model = Codec()
-    model.load_state_dict({k: v.float() for k, v in state.items()})
     arrays = {}
     for c, ent in zip(COMPONENTS, (model.ent_y, model.ent_uv)):
         for i, (layer, gain) in enumerate(((ent.hsd.l1, 1.0), (ent.hsd.l2, 1.0),
@@ -129,17 +123,33 @@ def export(checkpoint: str, out_dir: str = HERE) -> bytes:
         arrays[f"{c}.gain"] = ent.gain_log.detach().round().to(torch.int64).numpy()
         p = torch.softmax(ent.z_logits.detach().double(), 1)
         arrays[f"{c}.zfreq"] = np.maximum((p * Z_FREQ_TOTAL).round().numpy().astype(np.int64), 1)
+    return arrays
+
+
+def export(checkpoint: str, out_dir: str = HERE, encoder_only: bool = False) -> bytes:
+    """Write the three files of a model set from a checkpoint or weights file; returns the model-set id.
+    `encoder_only` writes encoder.pt alone (after `codec.train --part encoder`): the decoder's files, and so
+    the id and every stream already written, stay as they are."""
+    import torch
+
+    from .model import ENCODER_PARTS, Codec
+    state = torch.load(checkpoint, map_location="cpu")
+    state = state.get("model", state)
+    model = Codec()
+    model.load_state_dict({k: v.float() for k, v in state.items()})
     floats = {k: (v.half() if v.numel() > 10000 else v.float()) for k, v in model.state_dict().items()
               if ".hsd." not in k and not k.endswith(("gain_log", "z_logits"))}
-    halves = {"encoder.pt": {k: v for k, v in floats.items() if k.startswith(ENCODER_PARTS)},
-              "decoder.pt": {k: v for k, v in floats.items() if not k.startswith(ENCODER_PARTS)}}
+    files = {"encoder.pt": {k: v for k, v in floats.items() if k.startswith(ENCODER_PARTS)}}
+    if not encoder_only:
+        files["decoder.pt"] = {k: v for k, v in floats.items() if not k.startswith(ENCODER_PARTS)}
     os.makedirs(out_dir, exist_ok=True)
-    for name, part in halves.items():
+    for name, part in files.items():
         torch.save(part, os.path.join(out_dir, name + ".tmp"))
-    np.savez_compressed(os.path.join(out_dir, "integer.tmp.npz"), **arrays)
-    for name in halves:
+    if not encoder_only:
+        np.savez_compressed(os.path.join(out_dir, "integer.tmp.npz"), **_integer_arrays(model))
+        os.replace(os.path.join(out_dir, "integer.tmp.npz"), os.path.join(out_dir, "integer.npz"))
+    for name in files:
         os.replace(os.path.join(out_dir, name + ".tmp"), os.path.join(out_dir, name))
-    os.replace(os.path.join(out_dir, "integer.tmp.npz"), os.path.join(out_dir, "integer.npz"))
     integer_model.cache_clear()
     return model_set_id((os.path.join(out_dir, "decoder.pt"), os.path.join(out_dir, "integer.npz")))
 
@@ -151,11 +161,14 @@ def main(argv=None) -> None:
                                              "shipped model set: decoder.pt, encoder.pt, integer.npz.")
     ap.add_argument("checkpoint")
     ap.add_argument("--out", default=HERE, help="folder to write (default: codec/weights, the shipped set)")
+    ap.add_argument("--encoder-only", action="store_true",
+                    help="write encoder.pt alone, from a `codec.train --part encoder` run: the decoder, the model-set "
+                         "id and the streams already written stay valid")
     args = ap.parse_args(argv)
     if not os.path.isfile(args.checkpoint):
         sys.exit(f"{args.checkpoint}: no such checkpoint")
     os.makedirs(args.out, exist_ok=True)
-    print("model set", export(args.checkpoint, args.out).hex())
+    print("model set", export(args.checkpoint, args.out, args.encoder_only).hex())
 
 
 if __name__ == "__main__":

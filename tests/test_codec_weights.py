@@ -47,3 +47,22 @@ def test_the_id_names_the_decoder_not_the_encoder(tmp_path):
     torch.save(decoder, tmp_path / "dec.pt")
     assert export(str(tmp_path / "dec.pt"), str(tmp_path / "c")) != first
     integer_model.cache_clear()
+
+
+def test_encoder_only_export_leaves_the_decoder_files(tmp_path):
+    """After an encoder-only run, `--encoder-only` replaces encoder.pt and nothing else: a full export would
+    rewrite integer.npz (its z frequencies come back off by rounding) and so change the id."""
+    import shutil
+
+    from codec.model import ENCODER_PARTS
+    from codec.weights import HERE
+    for name in ("decoder.pt", "encoder.pt", "integer.npz"):
+        shutil.copy(f"{HERE}/{name}", tmp_path / name)
+    before = {name: (tmp_path / name).read_bytes() for name in ("decoder.pt", "encoder.pt", "integer.npz")}
+    state = {k: v + 0.01 if k.startswith(ENCODER_PARTS) else v for k, v in training_state().items()}
+    torch.save(state, tmp_path / "enc.pt")
+    assert export(str(tmp_path / "enc.pt"), str(tmp_path), encoder_only=True) == model_set_id()
+    assert (tmp_path / "decoder.pt").read_bytes() == before["decoder.pt"]
+    assert (tmp_path / "integer.npz").read_bytes() == before["integer.npz"]
+    assert (tmp_path / "encoder.pt").read_bytes() != before["encoder.pt"]
+    integer_model.cache_clear()
