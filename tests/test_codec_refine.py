@@ -11,7 +11,7 @@ torch = pytest.importorskip("torch")
 from codec import pipeline as P  # noqa: E402
 from codec.metrics import psnr_rgb  # noqa: E402
 from codec.pipeline import operating_lambda  # noqa: E402
-from codec.refine import RDOQ_UP_TO, refine  # noqa: E402
+from codec.refine import RDOQ_UP_TO, adam_step, refine  # noqa: E402
 from codec.weights import integer_model, load_networks  # noqa: E402
 
 
@@ -128,3 +128,36 @@ def test_the_default_encoder_refines_with_auto_steps(picture):
     assert default != jpegai_fmt.encode(picture, model_id=1, container=False, refine=0)
     with pytest.raises(Exception, match="'auto' or 0..1000"):
         P.EncodeSettings(refine="fast")
+
+
+def test_adam_step_matches_torch_adam():
+    """The hand-written update is Adam: same trajectory as torch.optim.Adam, a changing rate included."""
+    import torch
+    gen = torch.Generator().manual_seed(3)
+    target = torch.randn(4, 5, generator=gen)
+    ours = torch.zeros(4, 5, requires_grad=True)
+    theirs = torch.zeros(4, 5, requires_grad=True)
+    opt = torch.optim.Adam([theirs], lr=0.1)
+    moments = (torch.zeros(4, 5), torch.zeros(4, 5))
+    for t in range(1, 21):
+        lr = 0.1 * (1 - t / 40)
+        grad, = torch.autograd.grad(((ours - target) ** 4).sum(), [ours])
+        with torch.no_grad():
+            adam_step(ours, grad, moments, lr, t)
+        opt.param_groups[0]["lr"] = lr
+        opt.zero_grad()
+        ((theirs - target) ** 4).sum().backward()
+        opt.step()
+    assert torch.allclose(ours, theirs, atol=1e-6)
+    assert not torch.allclose(ours, torch.zeros(4, 5))
+
+
+def test_encoding_does_not_import_torch_dynamo(tmp_path):
+    """torch.optim pulls in torch._dynamo (seconds per process): the encoder, refinement included, must not."""
+    import subprocess
+    import sys
+    code = ("import sys, numpy as np; from codec import pipeline as P; "
+            "rgb = np.random.default_rng(0).integers(0, 256, (64, 96, 3), dtype=np.uint8); "
+            "P.encode(rgb, settings=P.EncodeSettings(refine=2)); print('torch._dynamo' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
