@@ -1,6 +1,8 @@
 """Codec speed and memory: encode/decode of a 768x512 picture (targets: decode <= 1.0 s, encode <= 2.0 s on
 the 2-core development machine), decoder complexity in kMAC per pixel, and the peak memory of a 4K decode
 (target <= 2 GB). Pillow's JPEG at quality 90 on the same picture is the baseline measured alongside.
+The `jpegai-fmt encode`/`decode` commands are also timed as a user runs them, each in a fresh process
+(imports and loading the weights included), against the same work done in this warm process.
 
     python bench/speed.py [--repeat 5] [--skip-4k]
 """
@@ -40,6 +42,20 @@ def timed(fn, repeat):
         out = fn()
         ts.append(time.perf_counter() - t)
     return statistics.median(ts), out
+
+
+def cold_cli(pic, repeat: int) -> dict:
+    """Wall time of `jpegai-fmt encode` and `decode` of `pic`, each in a fresh process (median of `repeat`)."""
+    import tempfile
+    with tempfile.TemporaryDirectory() as tmp:
+        src, jai, png = (os.path.join(tmp, n) for n in ("in.png", "out.jai", "back.png"))
+        Image.fromarray(pic).save(src)
+        out = {}
+        for name, args in (("encode", [src, jai]), ("decode", [jai, png])):
+            cmd = [sys.executable, "-m", "jpegai_fmt", name, *args, "--torch-threads", str(os.cpu_count() or 1)]
+            out[f"cli_{name}_768x512_s"], _ = timed(
+                lambda: subprocess.run(cmd, cwd=ROOT, check=True, capture_output=True), repeat)
+    return out
 
 
 def decoder_kmac_per_pixel(model, width, height) -> dict:
@@ -123,6 +139,7 @@ def main(argv=None):
            "decode_768x512_s": t_dec,
            "jpeg_encode_s": t_jenc, "jpeg_decode_s": t_jdec, "bpp": len(data) * 8 / (768 * 512),
            "kmac_per_px": decoder_kmac_per_pixel(model, 768, 512)}
+    res.update(cold_cli(pic, min(args.repeat, 3)))
     if args.refine:
         res["refine_steps"] = args.refine
         res["encode_refine_768x512_s"], _ = timed(
@@ -147,6 +164,9 @@ def main(argv=None):
     print(f"encode 768x512 with --refine 0: {t_fast:.3f} s")
     print(f"decode 768x512: {t_dec:.3f} s (target 1.0)   Pillow JPEG q90: {t_jdec * 1000:.1f} ms  "
           f"ratio {t_dec / t_jdec:.0f}x")
+    print(f"jpegai-fmt encode / decode 768x512, fresh process: {res['cli_encode_768x512_s']:.2f} s / "
+          f"{res['cli_decode_768x512_s']:.2f} s (start-up: torch import and weights, "
+          f"{res['cli_encode_768x512_s'] - t_enc:.2f} / {res['cli_decode_768x512_s'] - t_dec:.2f} s over the warm process)")
     if args.refine:
         print(f"encode 768x512 with {args.refine} refinement steps: {res['encode_refine_768x512_s']:.2f} s "
               f"({res['encode_refine_768x512_s'] / t_fast:.0f}x the encode without refinement)")
