@@ -24,6 +24,15 @@ def open_picture(path: str) -> np.ndarray:
         raise ValueError(f"{path}: refused, {err}") from None
 
 
+def networks(torch_threads: int | None):
+    """Our networks for a codec command, after applying its `--torch-threads` (torch is imported here)."""
+    from ..picture import networks as load
+    if torch_threads:
+        import torch
+        torch.set_num_threads(torch_threads)
+    return load()
+
+
 def int_in(low: int, high: int):
     """An argparse type: an integer in low..high, with the range in the error message."""
     import argparse

@@ -6,7 +6,7 @@ import sys
 import io
 
 from ._batch import pairs, report, run_all
-from ._codec import int_in, open_picture, progress
+from ._codec import int_in, networks, open_picture, progress
 
 
 def add_parser(subparsers) -> None:
@@ -49,11 +49,8 @@ def run(args) -> int:
     from codec.pipeline import decode
 
     from ..container.writer import write_file
-    from ..picture import codestream_of, networks
-    if args.torch_threads:
-        import torch
-        torch.set_num_threads(args.torch_threads)
-    model = networks()
+    from ..picture import codestream_of
+    model = networks(args.torch_threads)
     single = len(jobs) == 1
 
     def work(src: str, dst: str) -> dict:
