@@ -98,7 +98,7 @@ ADAM_EPS = 1e-8
 
 def adam_step(param, grad, moments, lr: float, t: int) -> None:
     """One Adam update (Kingma & Ba, bias-corrected), in place. Written out because `torch.optim` imports
-    torch._dynamo, about 2 s per process on this machine: more than the default refinement itself."""
+    torch._dynamo, 1-2 s per process on this machine: more than the default refinement itself."""
     m, v = moments
     m.mul_(ADAM_BETAS[0]).add_(grad, alpha=1 - ADAM_BETAS[0])
     v.mul_(ADAM_BETAS[1]).addcmul_(grad, grad, value=1 - ADAM_BETAS[1])

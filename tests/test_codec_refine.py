@@ -132,7 +132,6 @@ def test_the_default_encoder_refines_with_auto_steps(picture):
 
 def test_adam_step_matches_torch_adam():
     """The hand-written update is Adam: same trajectory as torch.optim.Adam, a changing rate included."""
-    import torch
     gen = torch.Generator().manual_seed(3)
     target = torch.randn(4, 5, generator=gen)
     ours = torch.zeros(4, 5, requires_grad=True)
