@@ -60,13 +60,15 @@ def picture_row(model, rgb: np.ndarray, steps: int, window: int = 256) -> dict:
     import torch.nn.functional as F
 
     from codec.colour import downsample_420, rgb_to_ycbcr, ycbcr420_to_rgb
+    from codec.model import rate_condition
     h, w = rgb.shape[0] // 64 * 64, rgb.shape[1] // 64 * 64
     x = torch.from_numpy(np.ascontiguousarray(rgb[:h, :w])).permute(2, 0, 1)[None].float() / 255
     ycc = rgb_to_ycbcr(x)
     uv = downsample_420(ycc[:, 1:])
     rgb_of = ycbcr420_to_rgb
     with torch.no_grad():
-        lat_y, lat_uv = model.analyse(ycc)
+        top = rate_condition(torch.tensor([3]))          # the highest-rate regime: nearest no quantisation
+        lat_y, lat_uv = model.analyse(ycc, top)
         luma = model.syn_y(lat_y) + 0.5
         chroma = model.syn_uv(lat_uv, lat_y) + 0.5
         row = {"4:2:0": _psnr_rgb(rgb_of(ycc[:, :1], uv), x), "AE": _psnr_rgb(rgb_of(luma, chroma), x),
@@ -78,7 +80,7 @@ def picture_row(model, rgb: np.ndarray, steps: int, window: int = 256) -> dict:
         t, l = (h - wh) // 2, (w - ww) // 2
         luma_win = ycc[:, :1, t:t + wh, l:l + ww]
         with torch.no_grad():
-            start = model.ana_y(luma_win - 0.5)
+            start = model.ana_y(luma_win - 0.5, top)
         row["ideal Y"] = _ideal_luma_gain(model, start, luma_win, steps)
     return row
 

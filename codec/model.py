@@ -14,7 +14,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from .colour import downsample_420
-from .design import C_CHROMA, C_LUMA, LOG_K, NUM_MODELS, SIGMA0, Z_MAX
+from .design import C_CHROMA, C_LUMA, LAMBDAS, LOG_K, NUM_MODELS, SIGMA0, Z_MAX
 from .entropy.hsd import HSD_MAX
 from .entropy.sigma import SKIP_THRESHOLD
 
@@ -37,8 +37,35 @@ class Up(nn.Module):
         return F.pixel_shuffle(self.conv(x), 2)
 
 
+class RateFiLM(nn.Module):
+    """Per-channel scale and shift of one analysis layer as a function of the operating point (encoder only).
+    One analysis serves every rate, and latents refined for one rate code worse than plain ones at another
+    (model card): the conditioning lets the analysis place its latents for the rate it is asked for. The last
+    layer starts at zero, so a new FiLM leaves the analysis exactly as it was."""
+
+    def __init__(self, c, hidden=32):
+        super().__init__()
+        self.mlp = nn.Sequential(nn.Linear(1, hidden), nn.ReLU(inplace=True), nn.Linear(hidden, 2 * c))
+        nn.init.zeros_(self.mlp[2].weight)
+        nn.init.zeros_(self.mlp[2].bias)
+
+    def forward(self, x, t):
+        scale, shift = self.mlp(t.view(-1, 1).float()).to(x.dtype).chunk(2, 1)
+        return x * (1 + scale[:, :, None, None]) + shift[:, :, None, None]
+
+
+def rate_condition(model_id: torch.Tensor, bdl: torch.Tensor | None = None) -> torch.Tensor:
+    """The operating point as one number per sample: log3 of its lambda (the rate regime's, moved by BDL as
+    the gains are) relative to the middle of the four regimes, so model_id 0..3 at BDL 0 give -1.5..1.5."""
+    lam = torch.log(torch.tensor(LAMBDAS, device=model_id.device))[model_id]
+    if bdl is not None:
+        lam = lam + 2 * LOG_K * bdl.float() / 128.0
+    return (lam - 0.5 * (math.log(LAMBDAS[0]) + math.log(LAMBDAS[-1]))) / math.log(3.0)
+
+
 class Analysis(nn.Module):
-    """Picture -> latent at 1/16 (luma from full resolution, chroma from the half-size planes)."""
+    """Picture -> latent at 1/16 (luma from full resolution, chroma from the half-size planes), every layer
+    modulated by the operating point (`RateFiLM`)."""
 
     def __init__(self, cin, cout, stages):
         super().__init__()
@@ -51,9 +78,15 @@ class Analysis(nn.Module):
             c = w
         layers += [conv(c, cout, 3, 2)]
         self.net = nn.Sequential(*layers)
+        self.film = nn.ModuleList(RateFiLM(m.out_channels) for m in self.net if isinstance(m, nn.Conv2d))
 
-    def forward(self, x):
-        return self.net(x)
+    def forward(self, x, t):
+        films = iter(self.film)
+        for layer in self.net:
+            x = layer(x)
+            if isinstance(layer, nn.Conv2d):
+                x = next(films)(x, t)
+        return x
 
 
 class HyperEncoder(nn.Module):
@@ -217,7 +250,7 @@ class Codec(nn.Module):
         self.syn_uv = ChromaSynthesis()
 
     # ---- training-time forward (noise / straight-through) ---------------------------------------
-    def _code_component(self, ent: Component, y, model_id, keep, train=True, skip=True):
+    def _code_component(self, ent: Component, y, model_id, keep, train=True, skip=True, bdl=None):
         b, c, h_lat, w_lat = y.shape
         z = ent.hyper_enc(y)
         z = z.clamp(-Z_MAX, Z_MAX)
@@ -226,6 +259,8 @@ class Codec(nn.Module):
         i_hsd = ent.hsd(z_hat, h_lat, w_lat)
         mu = ent.hmd(z_hat, h_lat, w_lat)
         g_log = ent.gain_log[model_id].view(b, c, 1, 1)
+        if bdl is not None:
+            g_log = g_log + bdl.float().view(b, 1, 1, 1)
         i_sigma = i_hsd + g_log
         coded = (i_sigma > SKIP_THRESHOLD).float() * keep if skip else keep
         m = gain_from_log(g_log)
@@ -236,28 +271,39 @@ class Codec(nn.Module):
         y_hat = mu + r_hat * coded / m
         return y_hat, bits + z_bits, z_bits
 
-    def analyse(self, ycc):
-        """Luma latent from Y, chroma latent from the 4:2:0 (box-filtered) Cb, Cr planes."""
-        return self.ana_y(ycc[:, :1] - 0.5), self.ana_uv(downsample_420(ycc[:, 1:]) - 0.5)
+    def analyse(self, ycc, t):
+        """Luma latent from Y, chroma latent from the 4:2:0 (box-filtered) Cb, Cr planes, for the operating
+        point t (`rate_condition`, one per sample)."""
+        return self.ana_y(ycc[:, :1] - 0.5, t), self.ana_uv(downsample_420(ycc[:, 1:]) - 0.5, t)
 
     def decoded_latents(self, ycc, model_id, keep_y, keep_uv):
         """The latents a decoder receives (rounded residuals, skip applied), without gradients: what the
         synthesis is fine-tuned on when everything before it is frozen."""
         with torch.no_grad():
-            yy, yuv = self.analyse(ycc)
+            yy, yuv = self.analyse(ycc, rate_condition(model_id))
             return (self._code_component(self.ent_y, yy, model_id, keep_y, train=False)[0],
                     self._code_component(self.ent_uv, yuv, model_id, keep_uv, train=False)[0])
 
-    def forward(self, ycc, model_id, keep_y=None, keep_uv=None, train=True, skip=True):
-        """ycc: (B,3,H,W) YCbCr in [0,1], H and W multiples of 64. Returns reconstruction and bits."""
+    def forward(self, ycc, model_id, keep_y=None, keep_uv=None, train=True, skip=True, bdl=None):
+        """ycc: (B,3,H,W) YCbCr in [0,1], H and W multiples of 64; model_id and bdl (optional) one per sample.
+        Returns reconstruction and bits."""
         b = ycc.shape[0]
         ones_y = torch.ones(b, C_LUMA, 1, 1, device=ycc.device)
         ones_uv = torch.ones(b, C_CHROMA, 1, 1, device=ycc.device)
-        yy, yuv = self.analyse(ycc)
+        yy, yuv = self.analyse(ycc, rate_condition(model_id, bdl))
         yy_hat, bits_y, zb_y = self._code_component(self.ent_y, yy, model_id,
-                                                     ones_y if keep_y is None else keep_y, train, skip)
+                                                     ones_y if keep_y is None else keep_y, train, skip, bdl)
         yuv_hat, bits_uv, zb_uv = self._code_component(self.ent_uv, yuv, model_id,
-                                                        ones_uv if keep_uv is None else keep_uv, train, skip)
+                                                        ones_uv if keep_uv is None else keep_uv, train, skip, bdl)
         y_rec = self.syn_y(yy_hat) + 0.5
         uv_rec = self.syn_uv(yuv_hat, yy_hat) + 0.5
         return y_rec, uv_rec, bits_y + bits_uv, zb_y + zb_uv
+
+
+def load_state(model: Codec, state: dict) -> None:
+    """Load a state dict; an encoder saved before the analysis had its FiLM layers loads with them at
+    their initial (identity) state, and runs exactly as it was trained."""
+    missing, unexpected = model.load_state_dict(state, strict=False)
+    missing = [k for k in missing if ".film." not in k]
+    if missing or unexpected:
+        raise RuntimeError(f"weights do not fit the networks: missing {missing[:4]}, unexpected {unexpected[:4]}")

@@ -175,11 +175,14 @@ def _to_tensor(rgb: np.ndarray, coded: tuple[int, int]):
     return F.pad(x, (0, coded[0] - w, 0, coded[1] - h), mode="replicate")
 
 
-def analyse(model, rgb: np.ndarray) -> Analysis:
-    """Run the analysis and hyper networks once; coded size = display size rounded up to 64."""
+def analyse(model, rgb: np.ndarray, model_id: int = 2, bdl: tuple[int, int] = (0, 0)) -> Analysis:
+    """Run the analysis and hyper networks once, for the operating point (model_id, BDL) the latents will be
+    coded at (the analysis is rate-conditioned: latents placed for one rate code worse at another, so an
+    encoder that moves far in rate analyses again); coded size = display size rounded up to 64."""
     import torch
 
     from .colour import rgb_to_ycbcr
+    from .model import rate_condition
     rgb = np.asarray(rgb)
     if rgb.ndim != 3 or rgb.shape[2] != 3 or rgb.dtype != np.uint8:
         raise BuildError("encode expects an 8-bit RGB picture (H, W, 3)")
@@ -190,7 +193,7 @@ def analyse(model, rgb: np.ndarray) -> Analysis:
     im = integer_model()
     with torch.no_grad():
         ycc = rgb_to_ycbcr(_to_tensor(rgb, coded))
-        lat = list(model.analyse(ycc))
+        lat = list(model.analyse(ycc, rate_condition(torch.tensor([model_id]), torch.tensor([sum(bdl) / 2]))))
         ents = (model.ent_y, model.ent_uv)
         z = [ents[c].hyper_enc(lat[c]).round().clamp(-Z_MAX, Z_MAX) for c in (0, 1)]
         h_lat, w_lat = lat[0].shape[2:]
@@ -508,8 +511,9 @@ def encode(rgb: np.ndarray, *, bpp: float | None = None, settings: EncodeSetting
            model=None, progress=None) -> bytes:
     """Encode with fixed settings, or search model_id and BDL so the stream lands near `bpp`.
 
-    With refinement, the rate search runs first on the analysis latents to pick the operating point,
-    the latents are refined for it, and BDL is searched again (inside the chosen regime) on the refined
+    The rate search runs first on latents analysed for the settings' operating point; the picture is
+    analysed again for the point it picks and BDL searched again inside that regime. With refinement,
+    the latents are then refined for it, and BDL is searched again (inside the chosen regime) on the refined
     latents, since refinement moves the rate a little. The post-filter is fitted at the chosen point and
     BDL searched once more with its bytes counted. The rate counts codestream bits; with `settings.container`
     the chosen codestream is then wrapped in a .jai file."""
@@ -520,7 +524,7 @@ def encode(rgb: np.ndarray, *, bpp: float | None = None, settings: EncodeSetting
         raise BuildError(f"target rate {bpp} bpp must be a positive number")
     check_for_picture(s, np.shape(rgb)[1], np.shape(rgb)[0])
     model = model or load_networks()
-    an = analyse(model, rgb)
+    an = analyse(model, rgb, s.model_id, s.bdl)
     if s.refine == "auto":
         s = replace(s, refine=auto_steps(*an.coded))
     if bpp is None:
@@ -538,6 +542,9 @@ def _encode_at_rate(model, rgb, an: Analysis, bpp: float, s: EncodeSettings, pro
     """The codestream nearest `bpp`, through the searches `encode` describes."""
     from .refine import refine
     data, chosen = search_rate(an, bpp, s, progress)
+    if (chosen.model_id, chosen.bdl) != (s.model_id, s.bdl):      # analyse again for the point found
+        an = analyse(model, rgb, chosen.model_id, chosen.bdl)
+        data, chosen = search_rate(an, bpp, chosen, progress, models=(chosen.model_id,))
     if s.refine:
         an = refine(model, rgb, an, chosen.model_id, chosen.bdl, s.refine, progress=progress, num_chs=s.num_chs)
         data, chosen = search_rate(an, bpp, chosen, progress, models=(chosen.model_id,))

@@ -85,13 +85,14 @@ def measure(model, pictures, amplitude: float = 0.3, seed: int = 0) -> np.ndarra
     import torch
 
     from .colour import rgb_to_ycbcr
+    from .model import rate_condition
     from .pipeline import synthesise
     gen = torch.Generator().manual_seed(seed)
     total = np.zeros(256)
     with torch.no_grad():
         for rgb in pictures:
             x = torch.from_numpy(np.array(rgb)).permute(2, 0, 1)[None].float() / 255.0
-            lat = list(model.analyse(rgb_to_ycbcr(x)))
+            lat = list(model.analyse(rgb_to_ycbcr(x), rate_condition(torch.tensor([2]))))
             base = synthesise(model, *lat).astype(np.float64)
             for c, offset in ((0, 0), (1, lat[0].shape[1])):
                 for ch in range(lat[c].shape[1]):

@@ -24,8 +24,8 @@ import torch.nn.functional as F
 from PIL import Image
 
 from .colour import rgb_to_ycbcr, ycbcr420_to_rgb
-from .design import C_CHROMA, C_LUMA, LAMBDAS, NUM_MODELS
-from .model import ENCODER_PARTS, Codec
+from .design import C_CHROMA, C_LUMA, LAMBDAS, LOG_K, NUM_MODELS
+from .model import ENCODER_PARTS, Codec, load_state
 from .refine import native_bf16
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -94,19 +94,21 @@ def evaluate(model: Codec, images, device) -> list[dict]:
 
 
 def train_step(model: Codec, opt, x, mid, ky, kuv, lambdas, rate_w: float, amp: bool, skip: bool,
-               channels_last: bool = False):
-    """One optimiser step on the loss lambda[model_id] * 255^2 * MSE(RGB) + rate_w * bpp. Skip mode (a hard
-    mask, no gradient) is used once the model has settled, with QAT. Returns loss, bpp and per-sample MSE,
-    still on the device (reading them would wait for the GPU)."""
+               channels_last: bool = False, bdl=None):
+    """One optimiser step on the loss lambda * 255^2 * MSE(RGB) + rate_w * bpp, lambda being the sample's
+    regime's, moved by its BDL (if any) as the gains are. Skip mode (a hard mask, no gradient) is used once
+    the model has settled, with QAT. Returns loss, bpp and per-sample MSE, still on the device (reading them
+    would wait for the GPU)."""
     ycc = rgb_to_ycbcr(x)
     if channels_last:
         ycc = ycc.contiguous(memory_format=torch.channels_last)
     with torch.autocast(x.device.type, dtype=torch.bfloat16, enabled=amp):
-        y_rec, uv_rec, bits, _ = model(ycc, mid, ky, kuv, skip=skip)
+        y_rec, uv_rec, bits, _ = model(ycc, mid, ky, kuv, skip=skip, bdl=bdl)
     rec = ycbcr420_to_rgb(y_rec.float(), uv_rec.float())
     mse = ((rec - x) ** 2).flatten(1).mean(1)
     bpp = bits / (x.shape[0] * x.shape[2] * x.shape[3])
-    loss = (lambdas[mid] * 255 ** 2 * mse).mean() + rate_w * bpp
+    lam = lambdas[mid] if bdl is None else lambdas[mid] * torch.exp(2 * LOG_K * bdl.float() / 128.0)
+    loss = (lam * 255 ** 2 * mse).mean() + rate_w * bpp
     _optimise(opt, loss)
     return loss.detach(), bpp.detach(), mse.detach()
 
@@ -149,16 +151,31 @@ def freeze_all_but(model: Codec, part: str) -> list[dict]:
     which streams the encoder writes, never how a stream decodes."""
     for name, p in model.named_parameters():
         p.requires_grad_(name.startswith(PARTS[part]))
-    return [{"params": [p for p in model.parameters() if p.requires_grad], "scale": 1.0}]
+    trained = [(n, p) for n, p in model.named_parameters() if p.requires_grad]
+    return [{"params": [p for n, p in trained if ".film." not in n], "scale": 1.0},
+            {"params": [p for n, p in trained if ".film." in n], "scale": FILM_LR_SCALE}]
+
+
+FILM_LR_SCALE = 10.0    # the analysis's rate conditioning starts at zero and has far to go: a faster rate
 
 
 def param_groups(model: Codec, lr):
     gains = [p for n, p in model.named_parameters() if n.endswith("gain_log")]
     tables = [p for n, p in model.named_parameters() if n.endswith("z_logits")]
-    rest = [p for n, p in model.named_parameters() if not (n.endswith("gain_log") or n.endswith("z_logits"))]
+    films = [p for n, p in model.named_parameters() if ".film." in n]
+    rest = [p for n, p in model.named_parameters()
+            if not (n.endswith("gain_log") or n.endswith("z_logits") or ".film." in n)]
     return [{"params": rest, "lr": lr, "scale": 1.0},
+            {"params": films, "lr": lr * FILM_LR_SCALE, "scale": FILM_LR_SCALE},
             {"params": tables, "lr": lr * 10, "scale": 10.0},
             {"params": gains, "lr": lr * 200, "scale": 200.0}]
+
+
+def random_bdl(batch, spread: float, gen: np.random.Generator, device):
+    """Half the samples at BDL 0 (each regime's own rate), half anywhere within +-spread, where `encode`
+    also works (--bpp searches BDL; the benchmark's end points sit at -400 and +300)."""
+    bdl = np.where(gen.random(batch) < 0.5, 0, gen.integers(-spread, spread + 1, batch))
+    return torch.from_numpy(bdl).to(device)
 
 
 def main(argv=None):
@@ -178,6 +195,8 @@ def main(argv=None):
     ap.add_argument("--rate-ramp", type=float, default=0.15,
                     help="fraction of the run over which the rate weight ramps 0.1 -> 1 (distortion-first start); "
                          "0 when fine-tuning a trained model")
+    ap.add_argument("--bdl-spread", type=int, default=400,
+                    help="half the samples train at a random BDL within +-this (0: every sample at BDL 0)")
     ap.add_argument("--dropout", type=float, default=0.25, help="probability of a channel-prefix sample")
     ap.add_argument("--resume", default=None,
                     help="checkpoint or weights file to continue from; 'shipped' = the model set in codec/weights")
@@ -219,6 +238,7 @@ def main(argv=None):
     if args.channels_last:
         model = model.to(memory_format=torch.channels_last)
     groups = param_groups(model, args.lr) if args.part == "all" else freeze_all_but(model, args.part)
+    groups = [g for g in groups if g["params"]]
     opt = torch.optim.Adam(groups, lr=args.lr, fused=device.type == "cuda")
     step, history = 0, []
     if args.resume:
@@ -231,7 +251,7 @@ def main(argv=None):
             ck = torch.load(args.resume, map_location=device)
         if "model" not in ck:                  # a weights-only file (fp16 tensors are widened on copy)
             ck = {"model": ck}
-        model.load_state_dict(ck["model"])
+        load_state(model, ck["model"])
         if "opt" in ck:
             try:
                 opt.load_state_dict(ck["opt"])
@@ -272,12 +292,13 @@ def main(argv=None):
         x = random_batch(train_imgs, args.batch, args.crop, gen)
         mid = torch.from_numpy(gen.choice(NUM_MODELS, args.batch, p=regime_p)).to(device)
         ky, kuv = prefix_masks(args.batch, args.dropout, gen, device)
+        bdl = random_bdl(args.batch, args.bdl_spread, gen, device) if args.bdl_spread else None
         if args.part == "synthesis":
             loss, mse = decoder_step(model, opt, x, mid, ky, kuv, lambdas, amp)
             bpp = torch.zeros(())                  # unchanged by construction; the validation reports it
         else:
             loss, bpp, mse = train_step(model, opt, x, mid, ky, kuv, lambdas, rate_w, amp, skip=quant,
-                                        channels_last=args.channels_last)
+                                        channels_last=args.channels_last, bdl=bdl)
         step += 1
         px += x.numel() // 3
         acc["loss"] += loss; acc["bpp"] += bpp; acc["mse"] += mse.mean(); acc["n"] += 1

@@ -62,9 +62,9 @@ def load_networks():
     """The complete float model (torch imported here, never by syntax-only code), with no part left at its
     random initialisation: the hyper-scale decoder is rebuilt from its integer form and runs fake-quantised,
     so its float forward matches the integer runtime. Decoding itself uses the integer path."""
-    from .model import Codec
+    from .model import Codec, load_state
     model = Codec()
-    model.load_state_dict(training_state())
+    load_state(model, training_state())
     for ent in (model.ent_y, model.ent_uv):
         ent.hsd.quantised = True
     model.eval()
@@ -132,11 +132,11 @@ def export(checkpoint: str, out_dir: str = HERE, encoder_only: bool = False) -> 
     the id and every stream already written, stay as they are."""
     import torch
 
-    from .model import ENCODER_PARTS, Codec
+    from .model import ENCODER_PARTS, Codec, load_state
     state = torch.load(checkpoint, map_location="cpu")
     state = state.get("model", state)
     model = Codec()
-    model.load_state_dict({k: v.float() for k, v in state.items()})
+    load_state(model, {k: v.float() for k, v in state.items()})
     floats = {k: (v.half() if v.numel() > 10000 else v.float()) for k, v in model.state_dict().items()
               if ".hsd." not in k and not k.endswith(("gain_log", "z_logits"))}
     files = {"encoder.pt": {k: v for k, v in floats.items() if k.startswith(ENCODER_PARTS)}}

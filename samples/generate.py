@@ -68,10 +68,12 @@ class Encoder:
 
     def __call__(self, crop: str, **settings) -> bytes:
         from codec import pipeline as P
-        if crop not in self.analyses:
+        s = P.EncodeSettings(**settings)
+        key = crop, s.model_id, s.bdl                # the analysis is rate-conditioned
+        if key not in self.analyses:
             rgb = _picture(crop)
-            self.analyses[crop] = rgb, P.analyse(self.model, rgb)
-        (rgb, an), s = self.analyses[crop], P.EncodeSettings(**settings)
+            self.analyses[key] = rgb, P.analyse(self.model, rgb, s.model_id, s.bdl)
+        rgb, an = self.analyses[key]
         if s.post_filter:                 # as `encode` does: the filter where it pays (small crops: off)
             an = P.with_post_filter(self.model, rgb, an, s)
         data = P.encode_analysis(an, s)

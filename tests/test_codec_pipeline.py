@@ -84,6 +84,22 @@ def test_encoding_fewer_channels_equals_prefix_decode(analysis, model):
     assert np.array_equal(P.decode(cut, model=model).rgb, P.decode(full, 32, 16, model=model).rgb)
 
 
+def test_the_encoder_analyses_for_the_operating_point_it_codes(model, picture):
+    """The shipped analysis is rate-conditioned: latents analysed for model_id 0 and for 3 differ, and at each
+    regime's operating point (lambda * MSE + bpp) its own latents code better than the other regime's."""
+    own = {m: P.analyse(model, picture, m) for m in (0, 3)}
+    assert not np.allclose(own[0].y[0], own[3].y[0])
+
+    def cost(an, m):
+        s = P.EncodeSettings(model_id=m, post_filter=False, rdoq=False)
+        data = P.encode_analysis(an, s)
+        mse = np.mean((P.decode(data, model=model).rgb.astype(np.float64) - picture) ** 2)
+        return P.operating_lambda(m, 0) * mse + len(data) * 8 / picture[..., 0].size
+
+    for m in (0, 3):
+        assert cost(own[m], m) < cost(own[3 - m], m)
+
+
 def test_bpp_search_lands_within_3_percent(model, picture):
     target = 0.6
     data = P.encode(picture, bpp=target, model=model)

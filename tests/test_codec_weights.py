@@ -6,7 +6,7 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from codec.model import Codec  # noqa: E402
+from codec.model import Codec, load_state  # noqa: E402
 from codec.weights import INT_FILE, export, integer_model, model_set_id, training_state  # noqa: E402
 
 
@@ -21,7 +21,8 @@ def test_model_set_id_is_the_hash_of_the_shipped_files():
 
 def test_training_resumes_from_the_shipped_files(tmp_path):
     model = Codec()
-    model.load_state_dict(training_state())           # strict: every parameter is rebuilt
+    load_state(model, training_state())               # every parameter is rebuilt (an encoder.pt from before
+                                                      # the rate conditioning may lack the FiLM layers alone)
     torch.save(model.state_dict(), tmp_path / "ck.pt")
     export(str(tmp_path / "ck.pt"), str(tmp_path))
     again, shipped = np.load(tmp_path / "integer.npz"), np.load(INT_FILE)
@@ -66,3 +67,12 @@ def test_encoder_only_export_leaves_the_decoder_files(tmp_path):
     assert (tmp_path / "integer.npz").read_bytes() == before["integer.npz"]
     assert (tmp_path / "encoder.pt").read_bytes() != before["encoder.pt"]
     integer_model.cache_clear()
+
+
+def test_weights_that_do_not_fit_are_refused():
+    """Only the FiLM layers may be missing (an older encoder.pt, which then runs as trained)."""
+    state = training_state()
+    with pytest.raises(RuntimeError, match="syn_y.net.0.weight"):
+        load_state(Codec(), {k: v for k, v in state.items() if k != "syn_y.net.0.weight"})
+    with pytest.raises(RuntimeError, match="unexpected"):
+        load_state(Codec(), {**state, "stray.weight": torch.zeros(1)})

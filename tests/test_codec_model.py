@@ -1,0 +1,62 @@
+"""The analysis's rate conditioning: a new FiLM changes nothing, training makes the analysis depend on the
+operating point, and the operating point is one number ordered like lambda."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+
+from codec.model import Analysis, Codec, rate_condition  # noqa: E402
+
+
+def test_rate_condition_follows_lambda():
+    """model_id 0..3 at BDL 0 sit one log3 step apart (the regimes' lambdas triple), and BDL moves the
+    point as it moves the gains: +128 (one sigma row) is a factor exp(2 LOG_K) on lambda."""
+    from codec.design import LOG_K
+    t = rate_condition(torch.tensor([0, 1, 2, 3]))
+    assert torch.allclose(t, torch.tensor([-1.5, -0.5, 0.5, 1.5]), atol=0.01), t
+    moved = rate_condition(torch.tensor([1]), torch.tensor([128])) - rate_condition(torch.tensor([1]))
+    assert moved.item() == pytest.approx(2 * LOG_K / np.log(3), rel=1e-5)
+
+
+def test_new_film_layers_leave_the_analysis_as_it_was():
+    """Zero-initialised: an encoder trained before the conditioning existed runs unchanged at every rate."""
+    torch.manual_seed(0)
+    ana = Analysis(1, 160, 4)
+    x = torch.rand(2, 1, 64, 64)
+    plain = ana.net(x)
+    for mid in (0, 3):
+        assert torch.equal(ana(x, rate_condition(torch.tensor([mid, mid]))), plain)
+
+
+def test_encoder_training_makes_the_analysis_depend_on_the_rate():
+    """A few encoder-only steps at mixed regimes and BDLs move the FiLM layers, after which the same picture
+    analyses differently for model_id 0 and 3; the decoder's parameters do not move."""
+    from codec.train import freeze_all_but, prefix_masks, random_bdl, train_step
+    torch.manual_seed(0)
+    model = Codec()
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    opt = torch.optim.Adam(freeze_all_but(model, "encoder"), lr=1e-2)
+    gen = np.random.default_rng(0)
+    x = torch.rand(4, 3, 64, 64)
+    mid = torch.tensor([0, 1, 2, 3])
+    ky, kuv = prefix_masks(4, 0.0, gen, "cpu")
+    lambdas = torch.tensor([0.0018, 0.0054, 0.016, 0.048])
+    for _ in range(3):
+        train_step(model, opt, x, mid, ky, kuv, lambdas, 1.0, amp=False, skip=False,
+                   bdl=random_bdl(4, 400, gen, "cpu"))
+    moved = {k for k, v in model.state_dict().items() if not torch.equal(before[k], v)}
+    assert any(".film." in k for k in moved)
+    assert all(k.startswith(("ana_", "ent_y.hyper_enc.", "ent_uv.hyper_enc.")) for k in moved), sorted(moved)
+    with torch.no_grad():
+        low = model.analyse(x[:1], rate_condition(torch.tensor([0])))[0]
+        high = model.analyse(x[:1], rate_condition(torch.tensor([3])))[0]
+    assert not torch.allclose(low, high)
+
+
+def test_random_bdl_keeps_half_the_samples_at_their_regime():
+    from codec.train import random_bdl
+    bdl = random_bdl(4000, 400, np.random.default_rng(1), "cpu")
+    zero = (bdl == 0).float().mean().item()
+    assert 0.45 < zero < 0.56 and bdl.abs().max().item() <= 400 and bdl.min() < -300 and bdl.max() > 300
