@@ -74,21 +74,24 @@ def prefix_masks(batch, prob, gen, device):
 
 
 @torch.no_grad()
-def evaluate(model: Codec, images, device) -> list[dict]:
-    """Estimated rate (ideal code length) and PSNR-RGB per model_id on whole images cropped to 64."""
+def evaluate(model: Codec, images, device, points=None) -> list[dict]:
+    """Estimated rate (ideal code length) and PSNR-RGB on whole images cropped to 64, per operating point
+    (model_id, BDL); by default each model_id at BDL 0."""
     model.eval()
     rows = []
-    for mid in range(NUM_MODELS):
+    for mid, bdl in points or [(m, 0) for m in range(NUM_MODELS)]:
         bpp, psnr = [], []
         for im in images:
             _, h, w = im.shape
             x = im[:, : h // 64 * 64, : w // 64 * 64].unsqueeze(0).float().to(device) / 255.0
-            y_rec, uv_rec, bits, _ = model(rgb_to_ycbcr(x), torch.tensor([mid], device=device), train=False)
+            y_rec, uv_rec, bits, _ = model(rgb_to_ycbcr(x), torch.tensor([mid], device=device), train=False,
+                                           bdl=torch.tensor([bdl], device=device) if bdl else None)
             rec = ycbcr420_to_rgb(y_rec, uv_rec).clamp(0, 1)
             mse = F.mse_loss((rec * 255).round(), x * 255).item()
             bpp.append(bits.item() / (x.shape[2] * x.shape[3]))
             psnr.append(10 * math.log10(255 ** 2 / mse))
-        rows.append({"model_id": mid, "bpp": float(np.mean(bpp)), "psnr": float(np.mean(psnr))})
+        rows.append({"model_id": mid, **({"bdl": bdl} if bdl else {}), "bpp": float(np.mean(bpp)),
+                     "psnr": float(np.mean(psnr))})
     model.train()
     return rows
 
@@ -152,21 +155,25 @@ def freeze_all_but(model: Codec, part: str) -> list[dict]:
     for name, p in model.named_parameters():
         p.requires_grad_(name.startswith(PARTS[part]))
     trained = [(n, p) for n, p in model.named_parameters() if p.requires_grad]
-    return [{"params": [p for n, p in trained if ".film." not in n], "scale": 1.0},
-            {"params": [p for n, p in trained if ".film." in n], "scale": FILM_LR_SCALE}]
+    return [{"params": [p for n, p in trained if grown_scale(n) == s], "scale": s}
+            for s in (1.0, RES_LR_SCALE, FILM_LR_SCALE)]
 
 
 FILM_LR_SCALE = 10.0    # the analysis's rate conditioning starts at zero and has far to go: a faster rate
+RES_LR_SCALE = 3.0      # the analysis's residual blocks start at zero too, but are convolutions: less fast
+
+
+def grown_scale(name: str) -> float:
+    """Learning-rate factor of a parameter: layers grown onto a trained analysis learn faster (model.GROWN)."""
+    return FILM_LR_SCALE if ".film." in name else RES_LR_SCALE if ".res." in name else 1.0
 
 
 def param_groups(model: Codec, lr):
     gains = [p for n, p in model.named_parameters() if n.endswith("gain_log")]
     tables = [p for n, p in model.named_parameters() if n.endswith("z_logits")]
-    films = [p for n, p in model.named_parameters() if ".film." in n]
-    rest = [p for n, p in model.named_parameters()
-            if not (n.endswith("gain_log") or n.endswith("z_logits") or ".film." in n)]
-    return [{"params": rest, "lr": lr, "scale": 1.0},
-            {"params": films, "lr": lr * FILM_LR_SCALE, "scale": FILM_LR_SCALE},
+    rest = [(n, p) for n, p in model.named_parameters() if not (n.endswith("gain_log") or n.endswith("z_logits"))]
+    return [*({"params": [p for n, p in rest if grown_scale(n) == s], "lr": lr * s, "scale": s}
+              for s in (1.0, RES_LR_SCALE, FILM_LR_SCALE)),
             {"params": tables, "lr": lr * 10, "scale": 10.0},
             {"params": gains, "lr": lr * 200, "scale": 200.0}]
 
