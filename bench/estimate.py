@@ -5,6 +5,7 @@ the same process. Minutes, where bench/rd.py's real streams take most of an hour
 run is judged before it is exported (the model card's "validation estimate").
 
     python bench/estimate.py runs/film/last-weights.pt [more weight files] [--val DIR] [--limit N]
+    python bench/estimate.py        # the shipped set alone (what bench/run reports)
 
 A weights file is what `codec.train` writes (`last-weights.pt`, or a full `last.pt`); parts it lacks keep
 the shipped values, so an encoder-only run compares with the shipped decoder.
@@ -42,7 +43,7 @@ def estimate(model, images) -> list[dict]:
 
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("weights", nargs="+", help="weight files written by codec.train")
+    ap.add_argument("weights", nargs="*", help="weight files written by codec.train")
     ap.add_argument("--val", default=VAL)
     ap.add_argument("--limit", type=int, default=0, help="use only the first N pictures")
     args = ap.parse_args(argv)

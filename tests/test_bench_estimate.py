@@ -1,6 +1,7 @@
 """bench/estimate.py: the training-time estimate judges weight files against the shipped set."""
 from __future__ import annotations
 
+import glob
 import json
 import os
 import sys
@@ -38,3 +39,17 @@ def test_estimate_refuses_a_missing_file(tmp_path):
     import estimate
     with pytest.raises(SystemExit, match="no such weights file"):
         estimate.main([str(tmp_path / "none.pt")])
+
+
+def test_bench_run_reports_the_shipped_estimate():
+    import subprocess
+    from conftest import VAL
+    if not glob.glob(os.path.join(VAL, "*.png")):
+        pytest.skip("needs the validation photos (../shared/data/val)")
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    proc = subprocess.run([sys.executable, os.path.join(root, "bench", "run"), "--quick", "--only", "estimate"],
+                          cwd=root, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    with open(os.path.join(root, "bench", "results", "quick", "summary.md")) as fh:
+        row = next(line for line in fh.read().splitlines() if line.startswith("| `estimate`"))
+    assert "(reused)" not in row and " bpp at " in row and " dB" in row
