@@ -63,28 +63,9 @@ def rate_condition(model_id: torch.Tensor, bdl: torch.Tensor | None = None) -> t
     return (lam - 0.5 * (math.log(LAMBDAS[0]) + math.log(LAMBDAS[-1]))) / math.log(3.0)
 
 
-# layers grown onto an analysis after it was trained: each starts as the identity, so an encoder.pt saved
-# without them loads and runs as it was trained (`load_state`), and training takes them at a faster rate
-GROWN = (".film.", ".res.")
-
-
-class ResBlock(nn.Module):
-    """x + conv(FiLM(conv(x))): depth for the analysis at the coarse scales, where it is cheap. The second
-    convolution starts at zero (identity)."""
-
-    def __init__(self, c):
-        super().__init__()
-        self.a, self.b, self.film = conv(c, c), conv(c, c), RateFiLM(c)
-        nn.init.zeros_(self.b.weight)
-        nn.init.zeros_(self.b.bias)
-
-    def forward(self, x, t):
-        return x + self.b(F.relu(self.film(self.a(x), t)))
-
-
 class Analysis(nn.Module):
     """Picture -> latent at 1/16 (luma from full resolution, chroma from the half-size planes), every layer
-    modulated by the operating point (`RateFiLM`); residual blocks at 1/8 and on the latent (session 13)."""
+    modulated by the operating point (`RateFiLM`)."""
 
     def __init__(self, cin, cout, stages):
         super().__init__()
@@ -95,20 +76,16 @@ class Analysis(nn.Module):
             if i > 0:
                 layers += [conv(w, w), nn.ReLU(inplace=True)]
             c = w
-        self.res_after = {len(layers) - 1: 0, len(layers): 1}     # last 1/8 activation; the latent
         layers += [conv(c, cout, 3, 2)]
         self.net = nn.Sequential(*layers)
         self.film = nn.ModuleList(RateFiLM(m.out_channels) for m in self.net if isinstance(m, nn.Conv2d))
-        self.res = nn.ModuleList([ResBlock(c), ResBlock(cout)])
 
     def forward(self, x, t):
         films = iter(self.film)
-        for i, layer in enumerate(self.net):
+        for layer in self.net:
             x = layer(x)
             if isinstance(layer, nn.Conv2d):
                 x = next(films)(x, t)
-            if i in self.res_after:
-                x = self.res[self.res_after[i]](x, t)
         return x
 
 
@@ -324,9 +301,9 @@ class Codec(nn.Module):
 
 
 def load_state(model: Codec, state: dict) -> None:
-    """Load a state dict; an encoder saved before the analysis grew its FiLM layers or residual blocks
-    (`GROWN`) loads with them at their initial (identity) state, and runs exactly as it was trained."""
+    """Load a state dict; an encoder saved before the analysis had its FiLM layers loads with them at
+    their initial (identity) state, and runs exactly as it was trained."""
     missing, unexpected = model.load_state_dict(state, strict=False)
-    missing = [k for k in missing if not any(g in k for g in GROWN)]
+    missing = [k for k in missing if ".film." not in k]
     if missing or unexpected:
         raise RuntimeError(f"weights do not fit the networks: missing {missing[:4]}, unexpected {unexpected[:4]}")

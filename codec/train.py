@@ -148,32 +148,25 @@ PARTS = {   # what `--part` trains; the rest is frozen
 }
 
 
-def freeze_all_but(model: Codec, part: str) -> list[dict]:
+def freeze_all_but(model: Codec, part: str, film_scale: float = 1.0) -> list[dict]:
     """One parameter group holding `part`'s networks (see PARTS); everything else stops learning.
     Freezing the synthesis and the entropy model keeps the decoder as it is: an encoder-only run changes
     which streams the encoder writes, never how a stream decodes."""
     for name, p in model.named_parameters():
         p.requires_grad_(name.startswith(PARTS[part]))
     trained = [(n, p) for n, p in model.named_parameters() if p.requires_grad]
-    return [{"params": [p for n, p in trained if grown_scale(n) == s], "scale": s}
-            for s in (1.0, RES_LR_SCALE, FILM_LR_SCALE)]
+    return [{"params": [p for n, p in trained if ".film." not in n], "scale": 1.0},
+            {"params": [p for n, p in trained if ".film." in n], "scale": film_scale}]
 
 
-FILM_LR_SCALE = 10.0    # the analysis's rate conditioning starts at zero and has far to go: a faster rate
-RES_LR_SCALE = 3.0      # the analysis's residual blocks start at zero too, but are convolutions: less fast
-
-
-def grown_scale(name: str) -> float:
-    """Learning-rate factor of a parameter: layers grown onto a trained analysis learn faster (model.GROWN)."""
-    return FILM_LR_SCALE if ".film." in name else RES_LR_SCALE if ".res." in name else 1.0
-
-
-def param_groups(model: Codec, lr):
+def param_groups(model: Codec, lr, film_scale: float = 1.0):
     gains = [p for n, p in model.named_parameters() if n.endswith("gain_log")]
     tables = [p for n, p in model.named_parameters() if n.endswith("z_logits")]
-    rest = [(n, p) for n, p in model.named_parameters() if not (n.endswith("gain_log") or n.endswith("z_logits"))]
-    return [*({"params": [p for n, p in rest if grown_scale(n) == s], "lr": lr * s, "scale": s}
-              for s in (1.0, RES_LR_SCALE, FILM_LR_SCALE)),
+    films = [p for n, p in model.named_parameters() if ".film." in n]
+    rest = [p for n, p in model.named_parameters()
+            if not (n.endswith("gain_log") or n.endswith("z_logits") or ".film." in n)]
+    return [{"params": rest, "lr": lr, "scale": 1.0},
+            {"params": films, "lr": lr * film_scale, "scale": film_scale},
             {"params": tables, "lr": lr * 10, "scale": 10.0},
             {"params": gains, "lr": lr * 200, "scale": 200.0}]
 
@@ -204,6 +197,9 @@ def main(argv=None):
                          "0 when fine-tuning a trained model")
     ap.add_argument("--bdl-spread", type=int, default=400,
                     help="half the samples train at a random BDL within +-this (0: every sample at BDL 0)")
+    ap.add_argument("--film-lr-scale", type=float, default=1.0,
+                    help="learning-rate factor of the analysis's rate conditioning (FiLM): session 12 trained it "
+                         "from zero at 10; trained, it needs no head start (model card, probe of session 13)")
     ap.add_argument("--dropout", type=float, default=0.25, help="probability of a channel-prefix sample")
     ap.add_argument("--resume", default=None,
                     help="checkpoint or weights file to continue from; 'shipped' = the model set in codec/weights")
@@ -244,7 +240,8 @@ def main(argv=None):
     model = Codec().to(device)
     if args.channels_last:
         model = model.to(memory_format=torch.channels_last)
-    groups = param_groups(model, args.lr) if args.part == "all" else freeze_all_but(model, args.part)
+    groups = (param_groups(model, args.lr, args.film_lr_scale) if args.part == "all"
+              else freeze_all_but(model, args.part, args.film_lr_scale))
     groups = [g for g in groups if g["params"]]
     opt = torch.optim.Adam(groups, lr=args.lr, fused=device.type == "cuda")
     step, history = 0, []
