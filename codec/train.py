@@ -149,7 +149,8 @@ PARTS = {   # what `--part` trains; the rest is frozen
 
 
 def freeze_all_but(model: Codec, part: str, film_scale: float = 1.0) -> list[dict]:
-    """One parameter group holding `part`'s networks (see PARTS); everything else stops learning.
+    """Parameter groups holding `part`'s networks (see PARTS; FiLM layers at `film_scale` times the learning
+    rate); everything else stops learning.
     Freezing the synthesis and the entropy model keeps the decoder as it is: an encoder-only run changes
     which streams the encoder writes, never how a stream decodes."""
     for name, p in model.named_parameters():
