@@ -24,7 +24,7 @@ GAIN_FILE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "weights", 
 # crops (512x512) x 6 rates, gains measured on validation crops: -1.3 % at 1x, -2.1 % at 2x and 3x, -1.8 % at
 # 4x, -1.4 % at 6x. The shipped gains, from training crops, are 1.13x those, so 2.0 sat in the flat optimum.
 # Session 13, the default encoder (rate-conditioned analysis, 5-6 refinement steps), same crops and rates:
-# against 2x, RDOQ off -0.45 %, 4x -0.68 %, 8x -0.75 %: the conditioned analysis already places low-rate
+# against 2x, RDOQ off -0.45 %, 4x -0.68 %, 8x -0.75 % (16x: 0.0 % against 8x): the conditioned analysis places low-rate
 # latents near mu, so RDOQ should move only the clearly cheap ones.
 DISTORTION_SCALE = 8.0
 SHORT_ESCAPE = 4                       # |r| - bound below this takes the 3-bit escape form (entropy.md 7.5)
