@@ -18,8 +18,7 @@ import os
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-
-from bench.rd import OURS, VAL, bd_rate  # noqa: E402
+from rd import OURS, VAL, bd_rate  # noqa: E402  (bench/ is this script's folder: sys.path[0])
 
 
 def load(path: str | None):
@@ -27,12 +26,12 @@ def load(path: str | None):
     import torch
 
     from codec.model import load_state
-    from codec.weights import load_networks, training_state
+    from codec.weights import load_networks
     model = load_networks()
     if path:
         state = torch.load(path, map_location="cpu")
         state = state.get("model", state)
-        load_state(model, {**training_state(), **{k: v.float() for k, v in state.items()}})
+        load_state(model, {**model.state_dict(), **{k: v.float() for k, v in state.items()}})
     return model
 
 
