@@ -30,6 +30,21 @@ def test_new_film_layers_leave_the_analysis_as_it_was():
         assert torch.equal(ana(x, rate_condition(torch.tensor([mid, mid]))), plain)
 
 
+def test_folded_film_computes_what_the_layers_do():
+    """Encoding one picture folds each FiLM into its convolution; the latents are those of the unfolded
+    layers (which training runs) to float rounding, for the shipped, trained conditioning."""
+    from codec.weights import load_networks
+    model = load_networks()
+    x = torch.rand(1, 1, 128, 192, generator=torch.Generator().manual_seed(1))
+    for mid, bdl in ((0, -400), (3, 300)):
+        t = rate_condition(torch.tensor([mid]), torch.tensor([bdl]))
+        with torch.no_grad():
+            folded = model.ana_y(x, t)
+        layered = model.ana_y(x, t).detach()         # gradients on: the training path, layer by layer
+        assert folded.abs().max() > 1
+        assert torch.allclose(folded, layered, rtol=1e-4, atol=1e-4)
+
+
 def test_encoder_training_makes_the_analysis_depend_on_the_rate():
     """A few encoder-only steps at mixed regimes and BDLs move the FiLM layers, after which the same picture
     analyses differently for model_id 0 and 3; the decoder's parameters do not move."""

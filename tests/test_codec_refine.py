@@ -11,7 +11,7 @@ torch = pytest.importorskip("torch")
 from codec import pipeline as P  # noqa: E402
 from codec.metrics import psnr_rgb  # noqa: E402
 from codec.pipeline import operating_lambda  # noqa: E402
-from codec.refine import RDOQ_UP_TO, adam_step, refine  # noqa: E402
+from codec.refine import ADAM_BETAS, RDOQ_UP_TO, adam_step, refine  # noqa: E402
 from codec.weights import integer_model, load_networks  # noqa: E402
 
 
@@ -111,32 +111,34 @@ def test_refinement_optimises_only_the_coded_channel_prefix(model, picture):
 def test_auto_steps_bound_the_time_and_respect_the_memory_budget():
     from codec.refine import AUTO_MIN_STEPS, AUTO_STEPS, auto_steps
     from jpegai_fmt.limits import Limits
-    assert auto_steps(768, 512) == AUTO_STEPS == 6
-    assert auto_steps(1344, 960) == 5                        # the validation photos' size: the same time as 1.25 MP
-    assert auto_steps(1920, 1088) == AUTO_MIN_STEPS == 3      # 1080p
-    assert auto_steps(2560, 1440) == 0                        # too few steps to pay for themselves
+    assert auto_steps(768, 512) == AUTO_STEPS == 10
+    assert auto_steps(1344, 960) == 9                        # the validation photos' size: the same time as 1.25 MP
+    assert auto_steps(1920, 1088) == 5                        # 1080p
+    assert auto_steps(2560, 1472) == AUTO_MIN_STEPS == 3      # 1440p
+    assert auto_steps(3840, 1664) == 0                        # too few steps to pay for themselves
     assert auto_steps(3840, 2176, Limits(memory_bytes=8 << 30)) == 0   # 4K: no refinement even with the memory
     assert auto_steps(16384, 16384) == 0
     assert auto_steps(768, 512, Limits(memory_bytes=1 << 26)) == 0   # no refinement rather than a refusal
 
 
 def test_the_default_encoder_refines_with_auto_steps(picture):
-    """`jpegai_fmt.encode` (and the CLI, Pillow) default to refine="auto": 6 steps at this size."""
+    """`jpegai_fmt.encode` (and the CLI, Pillow) default to refine="auto": 10 steps at this size."""
     import jpegai_fmt
     default = jpegai_fmt.encode(picture, model_id=1, container=False)
-    assert default == jpegai_fmt.encode(picture, model_id=1, container=False, refine=6)
+    assert default == jpegai_fmt.encode(picture, model_id=1, container=False, refine=10)
     assert default != jpegai_fmt.encode(picture, model_id=1, container=False, refine=0)
     with pytest.raises(Exception, match="'auto' or 0..1000"):
         P.EncodeSettings(refine="fast")
 
 
 def test_adam_step_matches_torch_adam():
-    """The hand-written update is Adam: same trajectory as torch.optim.Adam, a changing rate included."""
+    """The hand-written update is Adam: same trajectory as torch.optim.Adam with refinement's betas, a changing
+    rate included."""
     gen = torch.Generator().manual_seed(3)
     target = torch.randn(4, 5, generator=gen)
     ours = torch.zeros(4, 5, requires_grad=True)
     theirs = torch.zeros(4, 5, requires_grad=True)
-    opt = torch.optim.Adam([theirs], lr=0.1)
+    opt = torch.optim.Adam([theirs], lr=0.1, betas=ADAM_BETAS)
     moments = (torch.zeros(4, 5), torch.zeros(4, 5))
     for t in range(1, 21):
         lr = 0.1 * (1 - t / 40)
