@@ -110,15 +110,20 @@ def test_decoder_only_run(data, tmp_path):
 
 
 def test_encoder_only_leaves_the_decoder_alone(data, tmp_path):
-    """`--part encoder`: a run changes the analysis and hyper-encoder, and nothing a decoder uses."""
+    """`--part encoder`: a run changes the analysis and hyper-encoder, and nothing a decoder uses; the FiLM
+    layers learn at `--film-lr-scale` times the rate of the rest."""
     from codec.model import Codec
     from codec.train import PARTS
     run = _run("--train", str(data / "train"), "--batch", "2", "--crop", "256", "--threads", "1",
-               "--out", str(tmp_path), "--minutes", "0.05", "--part", "encoder", "--no-amp", "--val", "")
+               "--out", str(tmp_path), "--minutes", "0.05", "--part", "encoder", "--no-amp", "--val", "",
+               "--film-lr-scale", "7")
     assert run.returncode == 0, run.stderr
     torch.manual_seed(0)                    # the run's seed: the same initial weights
     start = Codec().state_dict()
-    after = torch.load(tmp_path / "last.pt", map_location="cpu")["model"]
+    ck = torch.load(tmp_path / "last.pt", map_location="cpu")
+    after = ck["model"]
+    rest, film = ck["opt"]["param_groups"]
+    assert film["scale"] == 7.0 and film["lr"] == pytest.approx(7 * rest["lr"]) and rest["lr"] > 0
     moved = {k for k in start if not torch.equal(start[k], after[k])}
     assert moved and all(k.startswith(PARTS["encoder"]) for k in moved), sorted(moved)
 

@@ -33,10 +33,10 @@ def add_parser(subparsers) -> None:
     p.add_argument("--bdl", type=int_in(-1069, 702), default=0, metavar="B",
                    help="beta_displacement_log with --model-id (-1069..702)")
     p.add_argument("--refine", type=_steps, default="auto", metavar="STEPS",
-                   help="encoder-side latent refinement: gradient steps per picture. auto (the default): 6 up to "
-                        "1.25 MP, fewer up to 2.5 MP, none above (about 0.8 s per 0.4 MP on 2 cores); 0 = off, the "
+                   help="encoder-side latent refinement: gradient steps per picture. auto (the default): 10 up to "
+                        "1.25 MP, fewer up to 4.2 MP, none above (about 1 s per 0.4 MP on 2 cores); 0 = off, the "
                         "fastest encoder; 100 saves about 11 %% of the bits at equal PSNR against auto on the "
-                        "validation photos; a step costs about 0.13 s per 0.4 MP on 2 cores")
+                        "validation photos; a step costs about 0.1 s per 0.4 MP on 2 cores")
     p.add_argument("--no-post-filter", dest="post_filter", action="store_false",
                    help="leave chroma to bilinear up-sampling instead of fitting the EFE linear filter (TON) "
                         "where it pays for its bits")
