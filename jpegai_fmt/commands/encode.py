@@ -35,8 +35,9 @@ def add_parser(subparsers) -> None:
     p.add_argument("--refine", type=_steps, default="auto", metavar="STEPS",
                    help="encoder-side latent refinement: gradient steps per picture. auto (the default): 10 up to "
                         "1.25 MP, fewer up to 4.2 MP, none above (about 1 s per 0.4 MP on 2 cores); 0 = off, the "
-                        "fastest encoder; 20 / 40 / 100 save about 3 / 5 / 8 %% of the bits at equal PSNR against auto on the "
-                        "validation photos (20 and 40 on crops of them); a step costs about 0.1 s per 0.4 MP on 2 cores")
+                        "fastest encoder; 20 / 40 / 100 save about 3 / 5 / 8 %% of the bits at equal PSNR against "
+                        "auto on the validation photos (20 and 40 on crops of them); a step costs about 0.1 s per "
+                        "0.4 MP on 2 cores")
     p.add_argument("--no-post-filter", dest="post_filter", action="store_false",
                    help="leave chroma to bilinear up-sampling instead of fitting the EFE linear filter (TON) "
                         "where it pays for its bits")
