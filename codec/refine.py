@@ -73,7 +73,7 @@ def auto_steps(width: int, height: int, limits: Limits | None = None) -> int:
 
 TAU = (0.5, 0.3)     # soft-rounding temperature, first and last step (geometric in between). Ending at 0.3
                      # rather than 0.1 (6 steps, with the constant step and beta1 below: 0.1 -1.19 %, 0.2 -1.62 %,
-                     # 0.3 -1.73 % against the session-9 rule): a soft end keeps gradients at residuals near .5
+                     # 0.3 -1.73 % against the session-9 rule)
 
 
 def soft_round(r, tau: float, generator):
