@@ -18,6 +18,12 @@ random, with odds from its distance to either integer, as a soft sample whose te
 central 256² validation crops, 6 rates: -5.8 % BD-rate (PSNR-RGB) against no refinement at 16 steps, where
 the previous recipe (straight-through rounding for distortion, uniform noise for rate) gave -4.7 %.
 
+The rate is the expected code length of the two integers a residual may round to, weighted by the soft
+sample, read from the real residual rows (`code_length_table`, escapes included): what the stream will
+spend, where a continuous Gaussian at the exact sigma undercounts by 0.7-1.3 % and misses the rows' coarse
+sigma grid and 8-bit masses. Session 15, 8 central 512² validation crops, 6 rates, 10 steps: -0.65 % BD-rate
+against the Gaussian rate.
+
 The step rule (session 14; `LR`, `TAU`, `ADAM_BETAS`) was re-tuned on real streams: 8 central 512² validation
 crops, the benchmark's 6 operating points, RDOQ and post-filter as the default encoder runs them, BD-rate
 (PSNR-RGB) against the session-9 rule (Adam 0.025 cosine-decayed to 0, beta1 0.9, temperature 0.5 -> 0.1):
@@ -32,9 +38,10 @@ import numpy as np
 
 from jpegai_fmt.limits import Limits, check_refine
 
-from .entropy.sigma import SKIP_THRESHOLD
-from .model import gaussian_bits, sigma_from_index
-from .pipeline import Analysis, gain_step, operating_lambda
+from .entropy.coder import SKIP_ROW
+from .entropy.tables import NUM_ROWS
+from .model import rate_condition
+from .pipeline import Analysis, component_rows, gain_step, operating_lambda
 from .weights import integer_model
 
 
@@ -51,18 +58,18 @@ def native_bf16() -> bool:
         return False
 
 
-AUTO_STEPS = 10                  # the default encoder's refinement, on pictures up to AUTO_PIXEL_STEPS / 10 pixels
-AUTO_PIXEL_STEPS = 12_500_000    # above 1.25 MP, fewer steps, so the refinement time stays that of 1.25 MP ...
+AUTO_STEPS = 12                  # the default encoder's refinement, on pictures up to AUTO_PIXEL_STEPS / 12 pixels
+AUTO_PIXEL_STEPS = 15_000_000    # above 1.25 MP, fewer steps, so the refinement time stays that of 1.25 MP ...
 AUTO_MIN_STEPS = 3               # ... and none below 3 steps, which gain too little for their time
 
 
 def auto_steps(width: int, height: int, limits: Limits | None = None) -> int:
-    """Refinement steps of the default encoder (`refine="auto"`) for a coded W x H picture: 10 up to 1.25 MP,
-    fewer up to 4.2 MP (1080p: 5, 1440p: 3), none above or where refinement would not fit the memory budget
-    (4K needs about 6.3 GiB, over the default 4 GiB). A step costs about 0.1 s per 0.4 MP on 2 cores, so 10
-    steps keep a 768x512 encode near 1.5 s (bench/speed.py), under the 2 s target. On 8 central 512²
-    validation crops (6 rates, PSNR-RGB, real streams) 10 steps of the session-14 rule gave -3.5 % BD-rate
-    against the 6 steps of the session-9 rule that were the default before, 6 steps of the new rule -1.7 %."""
+    """Refinement steps of the default encoder (`refine="auto"`) for a coded W x H picture: 12 up to 1.25 MP,
+    fewer up to 5 MP (1080p: 7, 1440p: 3), none above or where refinement would not fit the memory budget
+    (4K needs about 6.3 GiB, over the default 4 GiB). A step costs about 0.1 s per 0.4 MP on 2 cores, so 12
+    steps keep a 768x512 encode near 1.8 s (bench/speed.py), under the 2 s target. On 8 central 512²
+    validation crops (6 rates, PSNR-RGB, real streams): 10 steps of the session-14 rule -3.5 % BD-rate against
+    the 6 steps of the session-9 rule that were the default before; 12 steps -0.78 % against 10 (session 15)."""
     from jpegai_fmt.limits import refine_memory
     limits = limits or Limits.from_env()
     if refine_memory(width, height) > limits.memory_bytes:
@@ -77,16 +84,43 @@ TAU = (0.5, 0.3)     # soft-rounding temperature, first and last step (geometric
 
 
 def soft_round(r, tau: float, generator):
-    """A relaxed random rounding of r: floor(r) + a Gumbel-softmax weight for rounding up. The odds favour
-    the nearer integer, more sharply as tau falls; gradients reach r through the weight. With two outcomes the
-    softmax over (logit + Gumbel sample) / tau is a sigmoid of the logit difference plus one logistic sample
-    (the difference of two Gumbel samples), which is how it is computed: one uniform per element."""
+    """A relaxed random rounding of r: (floor(r), weight of rounding up), the relaxed value being their sum.
+    The odds favour the nearer integer, more sharply as tau falls; gradients reach r through the weight. With
+    two outcomes the softmax over (logit + Gumbel sample) / tau is a sigmoid of the logit difference plus one
+    logistic sample (the difference of two Gumbel samples), which is how it is computed: one uniform per
+    element."""
     import torch
     low = r.detach().floor()
     frac = (r - low).clamp(1e-4, 1 - 1e-4)
     u = torch.rand(r.shape, generator=generator).clamp(1e-9, 1 - 1e-9)
     logistic = torch.log(u) - torch.log1p(-u)
-    return low + torch.sigmoid(((torch.atanh(frac) - torch.atanh(1 - frac)) / tau + logistic) / tau)
+    return low, torch.sigmoid(((torch.atanh(frac) - torch.atanh(1 - frac)) / tau + logistic) / tau)
+
+
+@functools.cache
+def code_length_table():
+    """(table, V): bits of residual value v in row k at table[k, v + V], for v in -V..V, from the residual
+    rows and the escape forms (`rdoq.code_lengths`). Beyond the largest bound plus the short escape's reach
+    every value takes the long escape, so a value outside -V..V costs what its end of the table says."""
+    import torch
+
+    from . import rdoq
+    from .entropy import tables as tb
+    v = max(tb.residual_bounds()) + rdoq.SHORT_ESCAPE + 1
+    values = np.arange(-v, v + 1)
+    table = np.stack([rdoq.code_lengths(np.full(values.shape, k, np.uint8), values)
+                      for k in range(len(tb.residual_rows()))])
+    return torch.from_numpy(table.astype(np.float32)), v
+
+
+def expected_bits(low, up, rows):
+    """Expected code length of residuals that round to low (weight 1 - up) or low + 1 (weight up), per
+    element, in rows `rows` (int64, skipped positions excluded by the caller)."""
+    table, v = code_length_table()
+    flat = table.reshape(-1)
+    index = low.long().clamp(-v, v - 1) + v + rows * (2 * v + 1)
+    l0, l1 = flat[index], flat[index + 1]
+    return l0 + (l1 - l0) * up
 
 
 # RDOQ (codec/rdoq.py) still pays after a short refinement and stops paying after a long one (8 central 512²
@@ -94,10 +128,23 @@ def soft_round(r, tau: float, generator):
 # steps it undid two thirds of the refinement's gain): latents refined for more steps than this are rounded plainly
 RDOQ_UP_TO = 8
 
-LR = 0.02    # Adam's step on y, constant. At 6 steps, with beta1 0.9 and temperature 0.1 still: 0.015 / 0.02 /
-             # 0.025 / 0.03 gave -0.51 / -0.58 / -0.10 / +0.69 % against the session-9 rule (0.025 cosine-decayed),
-             # and with the rule's other two changes 0.015 -1.20 % to 0.02's -1.62 %. At 100 steps the cosine
-             # decay loses too (+0.38 % against the session-9 rule, where the constant step gains -0.69 %).
+LR = 0.02    # Adam's step on y, constant, at and below the middle of the rate range. At 6 steps, with beta1 0.9
+             # and temperature 0.1 still: 0.015 / 0.02 / 0.025 / 0.03 gave -0.51 / -0.58 / -0.10 / +0.69 % against
+             # the session-9 rule (0.025 cosine-decayed), and with the rule's other two changes 0.015 -1.20 % to
+             # 0.02's -1.62 %. At 100 steps the cosine decay loses too (+0.38 % against the session-9 rule, where
+             # the constant step gains -0.69 %).
+LR_SLOPE, LR_MAX = 0.01, 0.03   # above the middle, the step grows by LR_SLOPE per 3x of lambda, up to LR_MAX
+
+
+def step_size(model_id: int, bdl: tuple[int, int]) -> float:
+    """Adam's step for an operating point. Per point, 10 steps on the crops of the session-14 tuning: 0.03
+    loses to 0.02 at the three lower points (less rate, more distortion than the curve's slope pays for) and
+    wins at the three upper ones (model_id 2, 3 and 3 at BDL +300), where the latents have further to go
+    from the analysis (its output decodes 2-3 dB below what the synthesis can reach). This rule: -0.39 % BD-rate
+    at 10 steps against 0.02 everywhere."""
+    import torch
+    t = float(rate_condition(torch.tensor([model_id]), torch.tensor([sum(bdl) / 2]))[0])
+    return min(LR_MAX, LR + LR_SLOPE * max(0.0, t))
 
 
 ADAM_BETAS = (0.5, 0.999)   # a short memory for the soft rounding's noisy gradients (6 steps: beta1 0.5
@@ -132,7 +179,7 @@ def refine(model, rgb: np.ndarray, an: Analysis, model_id: int, bdl: tuple[int, 
            lr: float | None = None, progress=None, limits: Limits | None = None,
            num_chs: tuple[int, int] | None = None, bf16: bool | None = None) -> Analysis:
     """Return a copy of `an` whose latents minimise the RD cost at (model_id, bdl) after `iters` Adam steps
-    (constant learning rate, `LR` unless given). `progress` is called once per step.
+    (constant learning rate, `step_size` of the point unless given). `progress` is called once per step.
     A picture whose refinement would not fit the memory budget (`limits`, default from the environment)
     is refused before any work. `num_chs`: the coded channel prefixes (the rest decode as mu).
     `bf16`: run the synthesis in bfloat16 (default: where the CPU computes it natively, see `native_bf16`)."""
@@ -149,17 +196,15 @@ def refine(model, rgb: np.ndarray, an: Analysis, model_id: int, bdl: tuple[int, 
     w, h = an.width, an.height
     ys = [torch.from_numpy(an.y[c]).unsqueeze(0).clone().requires_grad_(True) for c in (0, 1)]
     step = [torch.from_numpy(gain_step(im.gains[c][model_id], bdl[c])).float().view(1, -1, 1, 1) for c in (0, 1)]
-    with torch.no_grad():                 # everything z decides is fixed: mu, sigma index, skip mask
-        fixed = []
-        for c in (0, 1):
-            offset = torch.from_numpy((im.gains[c][model_id] + bdl[c]).astype(np.float32)).view(1, -1, 1, 1)
-            i_sigma = torch.from_numpy(an.hsd[c].astype(np.float32)).unsqueeze(0) + offset
-            coded = (i_sigma > SKIP_THRESHOLD).float()
-            if num_chs is not None:
-                coded[:, num_chs[c]:] = 0
-            fixed.append((torch.from_numpy(an.mu[c]).unsqueeze(0), sigma_from_index(i_sigma), coded))
+    fixed = []                            # everything z decides is fixed: mu, rows, skip mask
+    for c in (0, 1):
+        rows = torch.from_numpy(component_rows(im, an.hsd[c], c, model_id, bdl[c]).astype(np.int64)).unsqueeze(0)
+        coded = (rows != SKIP_ROW).float()
+        if num_chs is not None:
+            coded[:, num_chs[c]:] = 0
+        fixed.append((torch.from_numpy(an.mu[c]).unsqueeze(0), rows.clamp(max=NUM_ROWS - 1), coded))
     lam = operating_lambda(model_id, (bdl[0] + bdl[1]) // 2) * 255 ** 2
-    lr = lr or LR
+    lr = lr or step_size(model_id, bdl)
     if bf16 is None:
         bf16 = native_bf16()
     moments = [(torch.zeros_like(y), torch.zeros_like(y)) for y in ys]
@@ -170,10 +215,10 @@ def refine(model, rgb: np.ndarray, an: Analysis, model_id: int, bdl: tuple[int, 
             tau = TAU[0] * (TAU[1] / TAU[0]) ** (it / max(1, iters - 1))
             bits = 0.0                    # z's bits are fixed: no gradient to take
             y_hat = []
-            for c, (mu, sigma, coded) in enumerate(fixed):
-                r_soft = soft_round((ys[c] - mu) * step[c], tau, noise)
-                bits = bits + (gaussian_bits(r_soft, sigma) * coded).sum()
-                y_hat.append(mu + r_soft * coded / step[c])
+            for c, (mu, rows, coded) in enumerate(fixed):
+                low, up = soft_round((ys[c] - mu) * step[c], tau, noise)
+                bits = bits + (expected_bits(low, up, rows) * coded).sum()
+                y_hat.append(mu + (low + up) * coded / step[c])
             with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
                 uv = syn_uv(y_hat[1], y_hat[0]).float() + 0.5
                 luma = syn_y(y_hat[0]).float() + 0.5

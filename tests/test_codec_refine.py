@@ -11,7 +11,7 @@ torch = pytest.importorskip("torch")
 from codec import pipeline as P  # noqa: E402
 from codec.metrics import psnr_rgb  # noqa: E402
 from codec.pipeline import operating_lambda  # noqa: E402
-from codec.refine import ADAM_BETAS, RDOQ_UP_TO, adam_step, refine  # noqa: E402
+from codec.refine import ADAM_BETAS, LR, LR_MAX, RDOQ_UP_TO, adam_step, expected_bits, refine, step_size  # noqa: E402
 from codec.weights import integer_model, load_networks  # noqa: E402
 
 
@@ -111,10 +111,11 @@ def test_refinement_optimises_only_the_coded_channel_prefix(model, picture):
 def test_auto_steps_bound_the_time_and_respect_the_memory_budget():
     from codec.refine import AUTO_MIN_STEPS, AUTO_STEPS, auto_steps
     from jpegai_fmt.limits import Limits
-    assert auto_steps(768, 512) == AUTO_STEPS == 10
-    assert auto_steps(1344, 960) == 9                        # the validation photos' size: the same time as 1.25 MP
-    assert auto_steps(1920, 1088) == 5                        # 1080p
+    assert auto_steps(768, 512) == AUTO_STEPS == 12
+    assert auto_steps(1344, 960) == 11                       # the validation photos' size: the same time as 1.25 MP
+    assert auto_steps(1920, 1088) == 7                        # 1080p
     assert auto_steps(2560, 1472) == AUTO_MIN_STEPS == 3      # 1440p
+    assert auto_steps(2880, 1728) == AUTO_MIN_STEPS           # 5 MP
     assert auto_steps(3840, 1664) == 0                        # too few steps to pay for themselves
     assert auto_steps(3840, 2176, Limits(memory_bytes=8 << 30)) == 0   # 4K: no refinement even with the memory
     assert auto_steps(16384, 16384) == 0
@@ -122,13 +123,37 @@ def test_auto_steps_bound_the_time_and_respect_the_memory_budget():
 
 
 def test_the_default_encoder_refines_with_auto_steps(picture):
-    """`jpegai_fmt.encode` (and the CLI, Pillow) default to refine="auto": 10 steps at this size."""
+    """`jpegai_fmt.encode` (and the CLI, Pillow) default to refine="auto": 12 steps at this size."""
     import jpegai_fmt
     default = jpegai_fmt.encode(picture, model_id=1, container=False)
-    assert default == jpegai_fmt.encode(picture, model_id=1, container=False, refine=10)
+    assert default == jpegai_fmt.encode(picture, model_id=1, container=False, refine=12)
     assert default != jpegai_fmt.encode(picture, model_id=1, container=False, refine=0)
     with pytest.raises(Exception, match="'auto' or 0..1000"):
         P.EncodeSettings(refine="fast")
+
+
+def test_expected_bits_are_the_real_code_lengths_at_integers():
+    """Refinement's rate is what the stream spends: at either integer it equals the coder's code length (escapes
+    included, far beyond the table's ends too), and in between it moves linearly from one to the other."""
+    from codec import rdoq
+    gen = np.random.default_rng(5)
+    rows = gen.integers(0, 32, 4000)
+    values = np.concatenate([gen.integers(-40, 41, 3000), gen.integers(-5000, 5001, 1000)])
+    low = torch.from_numpy(values).float()
+    r = torch.from_numpy(rows).long()
+    at_low = expected_bits(low, torch.zeros(len(low)), r).numpy()
+    at_up = expected_bits(low, torch.ones(len(low)), r).numpy()
+    assert np.allclose(at_low, rdoq.code_lengths(rows.astype(np.uint8), values), rtol=1e-5, atol=1e-6)
+    assert np.allclose(at_up, rdoq.code_lengths(rows.astype(np.uint8), values + 1), rtol=1e-5, atol=1e-6)
+    half = expected_bits(low, torch.full((len(low),), 0.5), r).numpy()
+    assert np.allclose(half, (at_low + at_up) / 2, rtol=1e-5, atol=1e-6)
+
+
+def test_step_size_grows_with_the_rate_above_the_middle_only():
+    points = [(0, (-400, -400)), (0, (0, 0)), (1, (0, 0)), (2, (0, 0)), (3, (0, 0)), (3, (300, 300))]
+    sizes = [step_size(m, b) for m, b in points]
+    assert sizes[:3] == [LR] * 3
+    assert LR < sizes[3] < sizes[4] <= LR_MAX and sizes[5] == LR_MAX
 
 
 def test_adam_step_matches_torch_adam():
