@@ -104,9 +104,11 @@ def upsample(ton: dict | None, luma, chroma):
 
 # ------------------------------------------------------------------------------------------- encoder
 
-def _normal_equations(luma, chroma, target, m, size, rows=64):
+def _normal_equations(luma, chroma, target, m, size, rows=16):
     """Per phase, the Gram matrix, right-hand side and target energy of the longest filter's features
-    (chroma taps then luma taps over O(MAX_LENGTH)), over the display area; float64, in row chunks."""
+    (chroma taps then luma taps over O(MAX_LENGTH)), over the display area; float64, in row chunks. Each
+    chunk's features and target are the rows of one preallocated matrix, whose own Gram matrix holds all
+    three (about 30 % faster than stacking the features as columns)."""
     h, w = size
     off = offsets(MAX_LENGTH)
     lo, hi = -off[0], off[-1]
@@ -116,20 +118,25 @@ def _normal_equations(luma, chroma, target, m, size, rows=64):
     gram = np.zeros((PHASES, n_feat, n_feat))
     rhs = np.zeros((PHASES, n_feat))
     energy = np.zeros(PHASES)
+    buf = np.empty((n_feat + 1) * rows * ((w + 1) // 2))
     for a in (0, 1):
         for b in (0, 1):
             p = 2 * a + b
             ni, nj = (h - a + 1) // 2, (w - b + 1) // 2      # half-res positions whose sample is displayed
             for i0 in range(0, ni, rows):
                 i1 = min(ni, i0 + rows)
-                feats = [cp[lo + i0 + u:lo + i1 + u, lo + v:lo + nj + v] for u in off for v in off]
-                feats += [yp[lo + 2 * i0 + a + u:lo + 2 * i1 + a + u:2, lo + b + v:lo + 2 * nj + b + v:2]
-                          for u in off for v in off]
-                x = np.stack(feats, -1).reshape(-1, n_feat).astype(np.float64)
-                t = (target[2 * i0 + a:2 * i1 + a:2, b:2 * nj + b:2] - m).reshape(-1).astype(np.float64)
-                gram[p] += x.T @ x
-                rhs[p] += x.T @ t
-                energy[p] += t @ t
+                x = buf[:(n_feat + 1) * (i1 - i0) * nj].reshape(n_feat + 1, i1 - i0, nj)
+                features = [cp[lo + i0 + u:lo + i1 + u, lo + v:lo + nj + v] for u in off for v in off]
+                features += [yp[lo + 2 * i0 + a + u:lo + 2 * i1 + a + u:2, lo + b + v:lo + 2 * nj + b + v:2]
+                             for u in off for v in off]
+                features.append(target[2 * i0 + a:2 * i1 + a:2, b:2 * nj + b:2] - m)
+                for k, feature in enumerate(features):
+                    x[k] = feature
+                x = x.reshape(n_feat + 1, -1)
+                full = x @ x.T
+                gram[p] += full[:n_feat, :n_feat]
+                rhs[p] += full[:n_feat, n_feat]
+                energy[p] += full[n_feat, n_feat]
     return gram, rhs, energy
 
 
