@@ -70,7 +70,7 @@ def auto_steps(width: int, height: int, limits: Limits | None = None) -> int:
     """Refinement steps of the default encoder (`refine="auto"`) for a coded W x H picture: 11 up to 1.36 MP,
     fewer up to 5 MP (1080p: 7, 1440p: 3), none above or where refinement would not fit the memory budget
     (4K needs about 6.3 GiB, over the default 4 GiB). A step costs about 0.11 s per 0.4 MP on 2 cores, so 11
-    steps keep a 768x512 encode near 1.8 s (bench/speed.py), under the 2 s target; 12 steps (session 15)
+    steps keep a 768x512 encode at 1.56-1.63 s (bench/speed.py), under the 2 s target; 12 steps (session 15)
     measured 1.76-2.14 s from run to run on this shared machine, too close to it. On 8 central 512² validation
     crops (6 rates, PSNR-RGB, real streams): 10 steps of the session-14 rule -3.5 % BD-rate against the 6 steps
     of the session-9 rule that were the default before; 12 steps -0.78 % against 10, 11 steps +0.41 % against
