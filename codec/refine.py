@@ -30,7 +30,7 @@ crops, the benchmark's 6 operating points, RDOQ and post-filter as the default e
 3 / 6 / 16 / 100 steps -0.98 / -1.77 / -2.57 / -0.69 %. Another noise seed moves a series by 0.03 %.
 Session 15 let the step grow above the middle of the rate range (`step_size`); session 16 started the
 temperature hotter and took larger steps, so that 11 steps (the default now, for the 2-second budget) do what 12
-did: -0.74 % against 11 steps of the session-15 rule, -0.33 % against its 12.
+did: -0.74 % against 11 steps of the session-15 rule, -0.34 % against its 12.
 """
 from __future__ import annotations
 
@@ -87,8 +87,8 @@ TAU = (0.8, 0.3)     # soft-rounding temperature, first and last step (geometric
                      # rather than 0.1 (6 steps, with the constant step and beta1 below: 0.1 -1.19 %, 0.2 -1.62 %,
                      # 0.3 -1.73 % against the session-9 rule). Starting at 0.8 rather than 0.5 (session 16, 11
                      # steps, with LR): 0.6 -0.39 %, 0.7 -0.49 %, 0.8 -0.60 %, with the step 0.03 also 0.7 -0.64 %,
-                     # 0.8 -0.74 %, 1.0 -0.70 %; alone, at the old step, 0.6 -0.18 %, 0.4 +0.16 %; with the start at 0.8, ending at
-                     # 0.25 or 0.35 instead of 0.3 +0.09 % each
+                     # 0.8 -0.74 %, 1.0 -0.70 %; alone, at the old step, 0.6 -0.18 %, 0.4 +0.16 %; with the start
+                     # at 0.8, ending at 0.25 or 0.35 instead of 0.3 +0.09 % each
 
 
 def soft_round(r, tau: float, generator):
