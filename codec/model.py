@@ -214,23 +214,38 @@ class Component(nn.Module):
         self.hyper_enc = HyperEncoder(c)
         self.hsd = HyperScaleDecoder(c)
         self.hmd = HyperMeanDecoder(c)
-        self.z_logits = nn.Parameter(-0.5 * (torch.arange(-Z_MAX, Z_MAX + 1).float().abs()).repeat(c, 1))
+        # one z table per rate regime and channel, as the standard keeps them (entropy.md 6.4)
+        self.z_logits = nn.Parameter(-0.5 * (torch.arange(-Z_MAX, Z_MAX + 1).float().abs()).repeat(NUM_MODELS, c, 1))
         # gain_vector_log per model_id and channel, Q7 log units (one sigma row = 128)
         self.gain_log = nn.Parameter(torch.linspace(-128, 256, NUM_MODELS).view(-1, 1).repeat(1, c))
 
-    def z_bits(self, z_noisy):
-        """-log2 p(z) under per-channel categorical tables, interpolated between bins for a gradient."""
-        logp = F.log_softmax(self.z_logits, 1)               # (C, 63)
+    def fixed_z(self, model_id):
+        """(value, mask) per sample and channel: channels whose regime's table is one value (`fixed_z_values`)
+        take that value, as the encoder sets them."""
+        value, fixed = fixed_z_values(torch.softmax(self.z_logits.detach(), -1))
+        return value[model_id].view(-1, self.c, 1, 1), fixed[model_id].view(-1, self.c, 1, 1)
+
+    def z_bits(self, z_noisy, model_id):
+        """-log2 p(z) under each sample's regime tables, interpolated between bins for a gradient."""
+        logp = F.log_softmax(self.z_logits, -1)[model_id]    # (B, C, 63)
         pos = (z_noisy.float() + Z_MAX).clamp(0, 2 * Z_MAX)
         lo = pos.floor().clamp(max=2 * Z_MAX - 1)
         t = pos - lo
         b, c, h, w = pos.shape
-        idx = lo.long().permute(1, 0, 2, 3).reshape(c, -1)
-        lp_lo = torch.gather(logp, 1, idx)
-        lp_hi = torch.gather(logp, 1, idx + 1)
-        tt = t.permute(1, 0, 2, 3).reshape(c, -1)
+        idx = lo.long().reshape(b, c, -1)
+        lp_lo = torch.gather(logp, 2, idx)
+        lp_hi = torch.gather(logp, 2, idx + 1)
+        tt = t.reshape(b, c, -1)
         lp = lp_lo * (1 - tt) + lp_hi * tt
         return -lp.sum() / math.log(2)
+
+
+def fixed_z_values(p):
+    """Channels a z table fixes, from its probabilities p (..., 63): where one value would take all 255 of
+    the coder's 8-bit masses (entropy.md 6.4), no other value is codable but by escape, so the encoder sets
+    the channel to it and spends about 0.006 bits per position. Returns (value in -31..31, mask)."""
+    top, arg = p.max(-1)
+    return arg - Z_MAX, top * 255 >= 254.5
 
 
 def gaussian_bits(r, sigma):
@@ -265,8 +280,11 @@ class Codec(nn.Module):
         b, c, h_lat, w_lat = y.shape
         z = ent.hyper_enc(y)
         z = z.clamp(-Z_MAX, Z_MAX)
+        value, fixed = ent.fixed_z(model_id)
+        z = torch.where(fixed, value.to(z.dtype), z)
         z_hat = z + (z.round() - z).detach()
-        z_bits = ent.z_bits(z + torch.empty_like(z).uniform_(-0.5, 0.5) if train else z_hat)
+        z_bits = ent.z_bits(torch.where(fixed, z, z + torch.empty_like(z).uniform_(-0.5, 0.5)) if train else z_hat,
+                            model_id)
         i_hsd = ent.hsd(z_hat, h_lat, w_lat)
         mu = ent.hmd(z_hat, h_lat, w_lat)
         g_log = ent.gain_log[model_id].view(b, c, 1, 1)
@@ -314,6 +332,9 @@ class Codec(nn.Module):
 def load_state(model: Codec, state: dict) -> None:
     """Load a state dict; an encoder saved before the analysis had its FiLM layers loads with them at
     their initial (identity) state, and runs exactly as it was trained."""
+    state = dict(state)
+    for key in [k for k in state if k.endswith("z_logits") and state[k].dim() == 2]:
+        state[key] = state[key].unsqueeze(0).repeat(NUM_MODELS, 1, 1)   # one table for all regimes (until session 17)
     missing, unexpected = model.load_state_dict(state, strict=False)
     missing = [k for k in missing if ".film." not in k]
     if missing or unexpected:

@@ -79,17 +79,36 @@ class EncodeSettings:
 
 
 @dataclass
+class Hyper:
+    """The hyper-latent side of one picture at one rate regime."""
+    z: list[np.ndarray]                   # per component (C, h_z, w_z) int in -31..31
+    mu: list[np.ndarray]
+    hsd: list[np.ndarray]                 # integer HSD output per component
+
+
+@dataclass
 class Analysis:
     """Encoder-side latents of one picture (computed once, reused while searching for a rate)."""
     width: int
     height: int
     coded: tuple[int, int]
     y: list[np.ndarray]                   # per component (C, h_lat, w_lat) float32
-    z: list[np.ndarray]                   # per component (C, h_z, w_z) int in -31..31
-    mu: list[np.ndarray]
-    hsd: list[np.ndarray]                 # integer HSD output per component
+    hyper: dict[int, Hyper]               # per model_id: a regime's z tables may fix channels (`fixed_z`)
+    model_id: int                         # the regime the analysis was run for
     ton: dict | None = None               # TON fields fitted for this picture (post-filter), over all-off
     plain_rounding: bool = False          # y was refined at length for plain rounding (codec/refine.py): no RDOQ
+
+    @property
+    def z(self) -> list[np.ndarray]:
+        return self.hyper[self.model_id].z
+
+    @property
+    def mu(self) -> list[np.ndarray]:
+        return self.hyper[self.model_id].mu
+
+    @property
+    def hsd(self) -> list[np.ndarray]:
+        return self.hyper[self.model_id].hsd
 
 
 @dataclass
@@ -197,11 +216,27 @@ def analyse(model, rgb: np.ndarray, model_id: int = 2, bdl: tuple[int, int] = (0
         t = rate_condition(torch.tensor([model_id]), torch.tensor([sum(bdl) / 2]))
         lat = [part.contiguous() for part in model.analyse(ycc, t)]
         ents = (model.ent_y, model.ent_uv)
-        z = [ents[c].hyper_enc(lat[c]).round().clamp(-Z_MAX, Z_MAX) for c in (0, 1)]
+        free = [ents[c].hyper_enc(lat[c]).round().clamp(-Z_MAX, Z_MAX)[0].numpy().astype(np.int64) for c in (0, 1)]
         h_lat, w_lat = lat[0].shape[2:]
-        mu = [ents[c].hmd(z[c], h_lat, w_lat)[0].numpy() for c in (0, 1)]
-    zi = [zz[0].numpy().astype(np.int64) for zz in z]
-    return Analysis(w, h, coded, [l[0].numpy() for l in lat], zi, mu, hsd_outputs(im, zi, h_lat, w_lat))
+        hyper, done = {}, {}
+        for m in range(len(LAMBDAS)):     # regimes whose tables fix the same channels share one hyper side
+            fixes = [fixed_z(im, c, m) for c in (0, 1)]
+            key = tuple(v.tobytes() for v in fixes)
+            if key not in done:
+                z = [np.where(fixes[c][:, None, None] > Z_MAX, free[c], fixes[c][:, None, None]) for c in (0, 1)]
+                mu = [ents[c].hmd(torch.from_numpy(z[c]).float()[None], h_lat, w_lat)[0].numpy() for c in (0, 1)]
+                done[key] = Hyper(z, mu, hsd_outputs(im, z, h_lat, w_lat))
+            hyper[m] = done[key]
+    return Analysis(w, h, coded, [l[0].numpy() for l in lat], hyper, model_id)
+
+
+def fixed_z(im: IntegerModel, c: int, model_id: int) -> np.ndarray:
+    """Per channel, the value a regime's z table fixes it to, or 99 where the channel is free: a table whose
+    one value takes all 255 of the coder's 8-bit masses (entropy.md 6.4) codes any other only by escape,
+    so the encoder sets the channel to that value (about 0.006 bits a position). The training forward
+    applies the same rule (`model.fixed_z_values`)."""
+    masses = entropy.z_masses(im.z_freqs[c][model_id])[:, :2 * Z_MAX + 1]
+    return np.where(masses.max(1) == 255, masses.argmax(1) - Z_MAX, 99)
 
 
 def with_post_filter(model, rgb: np.ndarray, an: Analysis, s: EncodeSettings) -> Analysis:
@@ -214,7 +249,8 @@ def with_post_filter(model, rgb: np.ndarray, an: Analysis, s: EncodeSettings) ->
     lat = []
     for c in (0, 1):
         r = coded_residual(an, c, s, im)[1]
-        lat.append(dequantise(torch.from_numpy(an.mu[c]), r, im.gains[c][s.model_id], s.bdl[c]).unsqueeze(0))
+        lat.append(dequantise(torch.from_numpy(an.hyper[s.model_id].mu[c]), r, im.gains[c][s.model_id],
+                              s.bdl[c]).unsqueeze(0))
     with torch.no_grad():
         luma, chroma = synthesise_planes(model, lat[0], lat[1])
         source = rgb_to_ycbcr(_to_tensor(rgb, an.coded))[0].numpy()
@@ -229,9 +265,10 @@ def coded_residual(an: Analysis, c: int, s: EncodeSettings, im: IntegerModel) ->
     validation crops); skipped positions and channels beyond num_chs hold 0."""
     from . import rdoq
     gain_log, bdl = im.gains[c][s.model_id], s.bdl[c]
-    rows = component_rows(im, an.hsd[c], c, s.model_id, bdl)
+    hyper = an.hyper[s.model_id]
+    rows = component_rows(im, hyper.hsd[c], c, s.model_id, bdl)
     step = gain_step(gain_log, bdl)[:, None, None]
-    scaled = (an.y[c] - an.mu[c]) * step
+    scaled = (an.y[c] - hyper.mu[c]) * step
     if s.rdoq and not an.plain_rounding:
         gains = rdoq.synthesis_gain()[:C_MAX[0]] if c == 0 else rdoq.synthesis_gain()[C_MAX[0]:]
         r = rdoq.quantise(scaled, rows, step, gains, operating_lambda(s.model_id, bdl))
@@ -263,8 +300,9 @@ def encode_analysis(an: Analysis, s: EncodeSettings) -> bytes:
             payload[c] = [build_independent_residual(reg.index, m) for reg, m in zip(regs, memories)]
         else:
             payload[c] = [build_dependent_residual(memories)]
-    z_tables = [entropy.z_tables(im.z_freqs[c]) for c in (0, 1)]
-    soz = build_memory(entropy.encode_z([(an.z[c] + Z_MAX, z_tables[c]) for c in (0, 1)], s.threads))
+    z_tables = [entropy.z_tables(im.z_freqs[c][s.model_id]) for c in (0, 1)]
+    z = an.hyper[s.model_id].z
+    soz = build_memory(entropy.encode_z([(z[c] + Z_MAX, z_tables[c]) for c in (0, 1)], s.threads))
     fields = _pih_fields(an, s)
     udi = _udi_record(im.model_set, s, index_parts)
     return build_codestream(fields, soz=soz, sorp=payload[0], sors=payload[1], ton=an.ton, rdi=SRGB_RDI, udi=udi)
@@ -391,7 +429,7 @@ def parse_state(data: bytes, limits: Limits | None = None) -> StreamState:
     soz_idx = next((i for i, s in enumerate(cs.segments) if s.marker == Marker.SOZ), None)
     if soz_idx is None:
         raise DecodeError("no SOZ segment: the hyper-latent z is mandatory (STR-005)", path="SOZ")
-    z_tables = [entropy.z_tables(im.z_freqs[c]) for c in (0, 1)]
+    z_tables = [entropy.z_tables(im.z_freqs[c][p["model_id"]]) for c in (0, 1)]
     zs, _ = entropy.decode_z(_thread_bytes(cs.segments[soz_idx].payload, cs.layouts[soz_idx]),
                              [((C_MAX[c], h_z, w_z), z_tables[c]) for c in (0, 1)], p.n_z)
     z = [zz.astype(np.int64) - Z_MAX for zz in zs]

@@ -210,12 +210,13 @@ def refine(model, rgb: np.ndarray, an: Analysis, model_id: int, bdl: tuple[int, 
     ys = [torch.from_numpy(an.y[c]).unsqueeze(0).clone().requires_grad_(True) for c in (0, 1)]
     step = [torch.from_numpy(gain_step(im.gains[c][model_id], bdl[c])).float().view(1, -1, 1, 1) for c in (0, 1)]
     fixed = []                            # everything z decides is fixed: mu, rows, skip mask
+    hyper = an.hyper[model_id]
     for c in (0, 1):
-        rows = torch.from_numpy(component_rows(im, an.hsd[c], c, model_id, bdl[c]).astype(np.int64)).unsqueeze(0)
+        rows = torch.from_numpy(component_rows(im, hyper.hsd[c], c, model_id, bdl[c]).astype(np.int64)).unsqueeze(0)
         coded = (rows != SKIP_ROW).float()
         if num_chs is not None:
             coded[:, num_chs[c]:] = 0
-        fixed.append((torch.from_numpy(an.mu[c]).unsqueeze(0), rows.clamp(max=NUM_ROWS - 1), coded))
+        fixed.append((torch.from_numpy(hyper.mu[c]).unsqueeze(0), rows.clamp(max=NUM_ROWS - 1), coded))
     lam = operating_lambda(model_id, (bdl[0] + bdl[1]) // 2) * 255 ** 2
     lr = lr or step_size(model_id, bdl)
     if bf16 is None:

@@ -32,7 +32,8 @@ Z_FREQ_TOTAL = 1 << 16
 
 @dataclass(frozen=True)
 class IntegerModel:
-    """Everything parsing depends on, per component c: HSD, gains[model_id][channel] (Q7), z frequencies."""
+    """Everything parsing depends on, per component c: HSD, gains[model_id][channel] (Q7), z frequencies
+    [model_id][channel][63]."""
     hsd: tuple[HsdWeights, HsdWeights]
     gains: tuple[np.ndarray, np.ndarray]
     z_freqs: tuple[np.ndarray, np.ndarray]
@@ -54,8 +55,11 @@ def integer_model() -> IntegerModel:
     d = np.load(INT_FILE)
     hsd = tuple(HsdWeights(*(HsdLayer(d[f"{c}.l{i}.w"], d[f"{c}.l{i}.b"], d[f"{c}.l{i}.s"]) for i in (1, 2, 3)))
                 for c in COMPONENTS)
-    return IntegerModel(hsd=hsd, gains=tuple(d[f"{c}.gain"] for c in COMPONENTS),
-                        z_freqs=tuple(d[f"{c}.zfreq"] for c in COMPONENTS), model_set=model_set_id())
+    gains = tuple(d[f"{c}.gain"] for c in COMPONENTS)
+    # one z table per regime; a file of sessions <= 16 holds one for all regimes
+    z_freqs = tuple(np.broadcast_to(d[f"{c}.zfreq"], (len(g),) + d[f"{c}.zfreq"].shape[-2:])
+                    for c, g in zip(COMPONENTS, gains))
+    return IntegerModel(hsd=hsd, gains=gains, z_freqs=z_freqs, model_set=model_set_id())
 
 
 def load_networks():
@@ -121,7 +125,7 @@ def _integer_arrays(model) -> dict:
             for k, v in _int_layer(layer, gain).items():
                 arrays[f"{c}.l{i}.{k}"] = v
         arrays[f"{c}.gain"] = ent.gain_log.detach().round().to(torch.int64).numpy()
-        p = torch.softmax(ent.z_logits.detach().double(), 1)
+        p = torch.softmax(ent.z_logits.detach().double(), -1)
         arrays[f"{c}.zfreq"] = np.maximum((p * Z_FREQ_TOTAL).round().numpy().astype(np.int64), 1)
     return arrays
 

@@ -85,7 +85,8 @@ def payload_check(ctx: Context) -> None:
     h_z, w_z = pih.hyper_size
     try:
         zs, _ = decode_z(_threads(cs.segments[i], cs.layouts[i]),
-                         [((C_MAX[c], h_z, w_z), z_tables(im.z_freqs[c])) for c in (0, 1)], pih.n_z)
+                         [((C_MAX[c], h_z, w_z), z_tables(im.z_freqs[c][pih["model_id"]])) for c in (0, 1)],
+                         pih.n_z)
     except DecodeError as err:
         flag(ctx.nodes[i][1], "THR-004", f"SOZ thread data ends before every z symbol is decoded: {err.message}")
         return
