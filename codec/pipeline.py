@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
 import numpy as np
@@ -93,22 +94,30 @@ class Analysis:
     height: int
     coded: tuple[int, int]
     y: list[np.ndarray]                   # per component (C, h_lat, w_lat) float32
-    hyper: dict[int, Hyper]               # per model_id: a regime's z tables may fix channels (`fixed_z`)
     model_id: int                         # the regime the analysis was run for
+    derive: Callable[[int], Hyper] = field(repr=False, compare=False)   # the hyper side at a regime
     ton: dict | None = None               # TON fields fitted for this picture (post-filter), over all-off
     plain_rounding: bool = False          # y was refined at length for plain rounding (codec/refine.py): no RDOQ
+    cache: dict = field(default_factory=dict, repr=False, compare=False)
+
+    def hyper(self, model_id: int) -> Hyper:
+        """z, mu and HSD output at a regime: its z tables may fix channels (`fixed_z`). Computed when first
+        asked for (a rate search visits every regime, a fixed-rate encode one)."""
+        if model_id not in self.cache:
+            self.cache[model_id] = self.derive(model_id)
+        return self.cache[model_id]
 
     @property
     def z(self) -> list[np.ndarray]:
-        return self.hyper[self.model_id].z
+        return self.hyper(self.model_id).z
 
     @property
     def mu(self) -> list[np.ndarray]:
-        return self.hyper[self.model_id].mu
+        return self.hyper(self.model_id).mu
 
     @property
     def hsd(self) -> list[np.ndarray]:
-        return self.hyper[self.model_id].hsd
+        return self.hyper(self.model_id).hsd
 
 
 @dataclass
@@ -217,17 +226,15 @@ def analyse(model, rgb: np.ndarray, model_id: int = 2, bdl: tuple[int, int] = (0
         lat = [part.contiguous() for part in model.analyse(ycc, t)]
         ents = (model.ent_y, model.ent_uv)
         free = [ents[c].hyper_enc(lat[c]).round().clamp(-Z_MAX, Z_MAX)[0].numpy().astype(np.int64) for c in (0, 1)]
-        h_lat, w_lat = lat[0].shape[2:]
-        hyper, done = {}, {}
-        for m in range(len(LAMBDAS)):     # regimes whose tables fix the same channels share one hyper side
-            fixes = [fixed_z(im, c, m) for c in (0, 1)]
-            key = tuple(v.tobytes() for v in fixes)
-            if key not in done:
-                z = [np.where(fixes[c][:, None, None] > Z_MAX, free[c], fixes[c][:, None, None]) for c in (0, 1)]
-                mu = [ents[c].hmd(torch.from_numpy(z[c]).float()[None], h_lat, w_lat)[0].numpy() for c in (0, 1)]
-                done[key] = Hyper(z, mu, hsd_outputs(im, z, h_lat, w_lat))
-            hyper[m] = done[key]
-    return Analysis(w, h, coded, [l[0].numpy() for l in lat], hyper, model_id)
+    h_lat, w_lat = lat[0].shape[2:]
+
+    def derive(m: int) -> Hyper:
+        fixes = [fixed_z(im, c, m)[:, None, None] for c in (0, 1)]
+        z = [np.where(fixes[c] > Z_MAX, free[c], fixes[c]) for c in (0, 1)]
+        with torch.no_grad():
+            mu = [ents[c].hmd(torch.from_numpy(z[c]).float()[None], h_lat, w_lat)[0].numpy() for c in (0, 1)]
+        return Hyper(z, mu, hsd_outputs(im, z, h_lat, w_lat))
+    return Analysis(w, h, coded, [l[0].numpy() for l in lat], model_id, derive)
 
 
 def fixed_z(im: IntegerModel, c: int, model_id: int) -> np.ndarray:
@@ -249,7 +256,7 @@ def with_post_filter(model, rgb: np.ndarray, an: Analysis, s: EncodeSettings) ->
     lat = []
     for c in (0, 1):
         r = coded_residual(an, c, s, im)[1]
-        lat.append(dequantise(torch.from_numpy(an.hyper[s.model_id].mu[c]), r, im.gains[c][s.model_id],
+        lat.append(dequantise(torch.from_numpy(an.hyper(s.model_id).mu[c]), r, im.gains[c][s.model_id],
                               s.bdl[c]).unsqueeze(0))
     with torch.no_grad():
         luma, chroma = synthesise_planes(model, lat[0], lat[1])
@@ -265,7 +272,7 @@ def coded_residual(an: Analysis, c: int, s: EncodeSettings, im: IntegerModel) ->
     validation crops); skipped positions and channels beyond num_chs hold 0."""
     from . import rdoq
     gain_log, bdl = im.gains[c][s.model_id], s.bdl[c]
-    hyper = an.hyper[s.model_id]
+    hyper = an.hyper(s.model_id)
     rows = component_rows(im, hyper.hsd[c], c, s.model_id, bdl)
     step = gain_step(gain_log, bdl)[:, None, None]
     scaled = (an.y[c] - hyper.mu[c]) * step
@@ -301,7 +308,7 @@ def encode_analysis(an: Analysis, s: EncodeSettings) -> bytes:
         else:
             payload[c] = [build_dependent_residual(memories)]
     z_tables = [entropy.z_tables(im.z_freqs[c][s.model_id]) for c in (0, 1)]
-    z = an.hyper[s.model_id].z
+    z = an.hyper(s.model_id).z
     soz = build_memory(entropy.encode_z([(z[c] + Z_MAX, z_tables[c]) for c in (0, 1)], s.threads))
     fields = _pih_fields(an, s)
     udi = _udi_record(im.model_set, s, index_parts)

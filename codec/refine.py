@@ -210,7 +210,7 @@ def refine(model, rgb: np.ndarray, an: Analysis, model_id: int, bdl: tuple[int, 
     ys = [torch.from_numpy(an.y[c]).unsqueeze(0).clone().requires_grad_(True) for c in (0, 1)]
     step = [torch.from_numpy(gain_step(im.gains[c][model_id], bdl[c])).float().view(1, -1, 1, 1) for c in (0, 1)]
     fixed = []                            # everything z decides is fixed: mu, rows, skip mask
-    hyper = an.hyper[model_id]
+    hyper = an.hyper(model_id)
     for c in (0, 1):
         rows = torch.from_numpy(component_rows(im, hyper.hsd[c], c, model_id, bdl[c]).astype(np.int64)).unsqueeze(0)
         coded = (rows != SKIP_ROW).float()

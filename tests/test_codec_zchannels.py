@@ -56,7 +56,7 @@ def test_streams_carry_the_regimes_values_and_spend_almost_nothing_on_them(model
         fixed = P.fixed_z(im, c, 0)
         chans = np.nonzero(fixed != Z.FREE)[0]
         assert (st.z[c][chans] == fixed[chans, None, None]).all()
-        assert (an.hyper[0].z[c][chans] == fixed[chans, None, None]).all()
+        assert (an.hyper(0).z[c][chans] == fixed[chans, None, None]).all()
     free_sized = [len(P.encode_analysis(an, P.EncodeSettings(model_id=m))) for m in (0, 1)]
     assert P.decode(data, model=model).rgb.shape == pic.shape
     # the z the lowest regime sends costs less than what the same latents cost with fewer channels fixed
