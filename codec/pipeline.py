@@ -230,20 +230,23 @@ def analyse(model, rgb: np.ndarray, model_id: int = 2, bdl: tuple[int, int] = (0
 
     def derive(m: int) -> Hyper:
         fixes = [fixed_z(im, c, m)[:, None, None] for c in (0, 1)]
-        z = [np.where(fixes[c] > Z_MAX, free[c], fixes[c]) for c in (0, 1)]
+        z = [np.where(fixes[c] == FREE_Z, free[c], fixes[c]) for c in (0, 1)]
         with torch.no_grad():
             mu = [ents[c].hmd(torch.from_numpy(z[c]).float()[None], h_lat, w_lat)[0].numpy() for c in (0, 1)]
         return Hyper(z, mu, hsd_outputs(im, z, h_lat, w_lat))
     return Analysis(w, h, coded, [l[0].numpy() for l in lat], model_id, derive)
 
 
+FREE_Z = 99                              # `fixed_z`'s mark of a channel its regime leaves free
+
+
 def fixed_z(im: IntegerModel, c: int, model_id: int) -> np.ndarray:
-    """Per channel, the value a regime's z table fixes it to, or 99 where the channel is free: a table whose
+    """Per channel, the value a regime's z table fixes it to, or FREE_Z where the channel is free: a table whose
     one value takes all 255 of the coder's 8-bit masses (entropy.md 6.4) codes any other only by escape,
     so the encoder sets the channel to that value (about 0.006 bits a position). The training forward
     applies the same rule (`model.fixed_z_values`)."""
     masses = entropy.z_masses(im.z_freqs[c][model_id])[:, :2 * Z_MAX + 1]
-    return np.where(masses.max(1) == 255, masses.argmax(1) - Z_MAX, 99)
+    return np.where(masses.max(1) == 255, masses.argmax(1) - Z_MAX, FREE_Z)
 
 
 def with_post_filter(model, rgb: np.ndarray, an: Analysis, s: EncodeSettings) -> Analysis:

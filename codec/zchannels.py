@@ -4,7 +4,7 @@ integer.npz (so the model-set id changes).
 Training left 249 of the 256 z channels binary: the hyper-encoder's output sits near a rounding boundary and
 the channel's table splits about 50/50, so each costs a bit per position at every rate, about 0.06 bpp in
 all: half the stream at the lowest rate, a tenth at the highest. The bits carry information (fixing every
-such channel raises the residual's bits by 30-50 %), but at low rates not enough to pay for themselves.
+such channel raises the residual's bits by 18-51 % on a validation photo), but at low rates not enough to pay for themselves.
 The standard keeps one z table per regime (entropy.md 6.4), so a regime's table can give a channel a single
 value; the encoder then sets the channel to it (`pipeline.fixed_z`) and it costs about 0.006 bits a position.
 
@@ -29,11 +29,11 @@ from .design import LAMBDAS, Z_MAX
 from .entropy import tables as tb
 from .entropy.coder import SKIP_ROW
 from .entropy.hsd import hyper_scale_decode
+from .pipeline import FREE_Z
 from .weights import INT_FILE, Z_FREQ_TOTAL, integer_model
 
 POINTS = {0: (-400, 0), 1: (0,), 2: (0,), 3: (0, 300)}    # (model_id: BDLs), as bench/rd.py codes them
 GROUP = 8                                                   # channels added per step of the cumulative pass
-FREE = 99                                                   # `pipeline.fixed_z`'s mark of a free channel
 
 
 def one_value_table(value: int) -> np.ndarray:
@@ -70,7 +70,7 @@ class Crops:
         return {"model_id": model_id, "bdl": bdl, "y": y, "z": z, "src": src}
 
     def cost(self, point: dict, fixed: list[np.ndarray], freqs: list[np.ndarray]) -> tuple[float, float, float]:
-        """(J, bpp, MSE) over the crops with channels fixed per `fixed` (value, or FREE) and z tables `freqs`."""
+        """(J, bpp, MSE) over the crops with channels fixed per `fixed` (value, or FREE_Z) and z tables `freqs`."""
         import torch
         import torch.nn.functional as F
 
@@ -82,7 +82,7 @@ class Crops:
         ents = (self.model.ent_y, self.model.ent_uv)
         bits, y_hat = 0.0, []
         for c in (0, 1):
-            z = np.where(fixed[c][None, :, None, None] == FREE, point["z"][c], fixed[c][None, :, None, None])
+            z = np.where(fixed[c][None, :, None, None] == FREE_Z, point["z"][c], fixed[c][None, :, None, None])
             lengths = z_code_lengths(freqs[c])
             bits += np.take_along_axis(lengths, (z + Z_MAX).transpose(1, 0, 2, 3).reshape(z.shape[1], -1), 1).sum()
             y = point["y"][c]
@@ -108,7 +108,7 @@ class Crops:
 
 
 def choose(crops: Crops, model_id: int, log=print) -> tuple[list[np.ndarray], list[dict]]:
-    """Per component, the value each channel is fixed to in this regime (or FREE), and what each point's
+    """Per component, the value each channel is fixed to in this regime (or FREE_Z), and what each point's
     cost was before and after."""
     from .pipeline import fixed_z
     im = crops.im
@@ -129,7 +129,7 @@ def choose(crops: Crops, model_id: int, log=print) -> tuple[list[np.ndarray], li
         return float(np.mean([crops.cost(p, fixed, freqs)[0] / b[0] - 1 for p, b in zip(points, base)]))
 
     base = [crops.cost(p, base_fixed, base_freqs) for p in points]
-    free = [(c, ch) for c in (0, 1) for ch in np.nonzero(base_fixed[c] == FREE)[0]]
+    free = [(c, ch) for c in (0, 1) for ch in np.nonzero(base_fixed[c] == FREE_Z)[0]]
     single = {k: relative([k]) for k in free}
     order = sorted(free, key=single.get)
     best, best_n = 0.0, 0
@@ -167,7 +167,7 @@ def write_tables(fixed: dict[int, list[np.ndarray]], path: str = INT_FILE) -> No
     for c, name in enumerate(("y", "uv")):
         freqs = np.array([im.z_freqs[c][m] for m in range(len(LAMBDAS))])
         for m, per_component in fixed.items():
-            for ch in np.nonzero(per_component[c] != FREE)[0]:
+            for ch in np.nonzero(per_component[c] != FREE_Z)[0]:
                 freqs[m, ch] = one_value_table(int(per_component[c][ch]))
         d[f"{name}.zfreq"] = freqs
     tmp = path[:-len(".npz")] + ".tmp.npz"
@@ -190,7 +190,7 @@ def main(argv=None) -> None:
     chosen = {}
     for m in range(len(LAMBDAS)):
         chosen[m], report = choose(crops, m)
-        n = sum(int((f != FREE).sum()) for f in chosen[m])
+        n = sum(int((f != FREE_Z).sum()) for f in chosen[m])
         for r in report:
             print(f"model_id {m}, BDL {r['bdl']:+d}: {n} channels fixed; {r['bpp'][0]:.4f} -> {r['bpp'][1]:.4f} bpp, "
                   f"{r['psnr'][0]:.3f} -> {r['psnr'][1]:.3f} dB, J {100 * r['J']:+.2f} %", flush=True)

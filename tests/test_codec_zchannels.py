@@ -36,13 +36,13 @@ def test_encoder_and_training_agree_on_the_fixed_channels():
         value, mask = fixed_z_values(torch.from_numpy(freqs / freqs.sum(-1, keepdims=True)))
         for m in range(NUM_MODELS):
             numpy_rule = P.fixed_z(im, c, m)
-            assert np.array_equal(numpy_rule != Z.FREE, mask[m].numpy())
+            assert np.array_equal(numpy_rule != P.FREE_Z, mask[m].numpy())
             assert np.array_equal(numpy_rule[mask[m].numpy()], value[m][mask[m]].numpy())
 
 
 def test_the_shipped_low_rate_regimes_fix_most_binary_channels():
     im = integer_model()
-    fixed = [sum(int((P.fixed_z(im, c, m) != Z.FREE).sum()) for c in (0, 1)) for m in range(NUM_MODELS)]
+    fixed = [sum(int((P.fixed_z(im, c, m) != P.FREE_Z).sum()) for c in (0, 1)) for m in range(NUM_MODELS)]
     assert fixed[0] > 100 and fixed[0] > fixed[2]
 
 
@@ -54,7 +54,7 @@ def test_streams_carry_the_regimes_values_and_spend_almost_nothing_on_them(model
     st = P.parse_state(data)
     for c in (0, 1):
         fixed = P.fixed_z(im, c, 0)
-        chans = np.nonzero(fixed != Z.FREE)[0]
+        chans = np.nonzero(fixed != P.FREE_Z)[0]
         assert (st.z[c][chans] == fixed[chans, None, None]).all()
         assert (an.hyper(0).z[c][chans] == fixed[chans, None, None]).all()
     free_sized = [len(P.encode_analysis(an, P.EncodeSettings(model_id=m))) for m in (0, 1)]
@@ -76,7 +76,7 @@ def test_tables_are_written_per_regime(tmp_path):
     path = str(tmp_path / "integer.npz")
     shutil.copy(INT_FILE, path)
     im = integer_model()
-    free = [np.nonzero(P.fixed_z(im, 0, m) == Z.FREE)[0] for m in range(NUM_MODELS)]
+    free = [np.nonzero(P.fixed_z(im, 0, m) == P.FREE_Z)[0] for m in range(NUM_MODELS)]
     ch = int(free[3][0])
     fixed = {3: [P.fixed_z(im, c, 3) for c in (0, 1)]}
     fixed[3][0][ch] = -2
