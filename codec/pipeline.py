@@ -94,7 +94,6 @@ class Analysis:
     height: int
     coded: tuple[int, int]
     y: list[np.ndarray]                   # per component (C, h_lat, w_lat) float32
-    model_id: int                         # the regime the analysis was run for
     derive: Callable[[int], Hyper] = field(repr=False, compare=False)   # the hyper side at a regime
     ton: dict | None = None               # TON fields fitted for this picture (post-filter), over all-off
     plain_rounding: bool = False          # y was refined at length for plain rounding (codec/refine.py): no RDOQ
@@ -106,18 +105,6 @@ class Analysis:
         if model_id not in self.cache:
             self.cache[model_id] = self.derive(model_id)
         return self.cache[model_id]
-
-    @property
-    def z(self) -> list[np.ndarray]:
-        return self.hyper(self.model_id).z
-
-    @property
-    def mu(self) -> list[np.ndarray]:
-        return self.hyper(self.model_id).mu
-
-    @property
-    def hsd(self) -> list[np.ndarray]:
-        return self.hyper(self.model_id).hsd
 
 
 @dataclass
@@ -234,7 +221,7 @@ def analyse(model, rgb: np.ndarray, model_id: int = 2, bdl: tuple[int, int] = (0
         with torch.no_grad():
             mu = [ents[c].hmd(torch.from_numpy(z[c]).float()[None], h_lat, w_lat)[0].numpy() for c in (0, 1)]
         return Hyper(z, mu, hsd_outputs(im, z, h_lat, w_lat))
-    return Analysis(w, h, coded, [l[0].numpy() for l in lat], model_id, derive)
+    return Analysis(w, h, coded, [l[0].numpy() for l in lat], derive)
 
 
 FREE_Z = 99                              # `fixed_z`'s mark of a channel its regime leaves free

@@ -55,11 +55,8 @@ def integer_model() -> IntegerModel:
     d = np.load(INT_FILE)
     hsd = tuple(HsdWeights(*(HsdLayer(d[f"{c}.l{i}.w"], d[f"{c}.l{i}.b"], d[f"{c}.l{i}.s"]) for i in (1, 2, 3)))
                 for c in COMPONENTS)
-    gains = tuple(d[f"{c}.gain"] for c in COMPONENTS)
-    # one z table per regime; a file of sessions <= 16 holds one for all regimes
-    z_freqs = tuple(np.broadcast_to(d[f"{c}.zfreq"], (len(g),) + d[f"{c}.zfreq"].shape[-2:])
-                    for c, g in zip(COMPONENTS, gains))
-    return IntegerModel(hsd=hsd, gains=gains, z_freqs=z_freqs, model_set=model_set_id())
+    return IntegerModel(hsd=hsd, gains=tuple(d[f"{c}.gain"] for c in COMPONENTS),
+                        z_freqs=tuple(d[f"{c}.zfreq"] for c in COMPONENTS), model_set=model_set_id())
 
 
 def load_networks():

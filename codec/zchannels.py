@@ -62,10 +62,9 @@ class Crops:
 
         from . import pipeline as P
         ans = [P.analyse(self.model, rgb, model_id, (bdl, bdl)) for rgb in self.pictures]
-        ents = (self.model.ent_y, self.model.ent_uv)
-        with torch.no_grad():
-            y = [torch.from_numpy(np.stack([an.y[c] for an in ans])) for c in (0, 1)]
-            z = [ents[c].hyper_enc(y[c]).round().clamp(-Z_MAX, Z_MAX).numpy().astype(np.int64) for c in (0, 1)]
+        y = [torch.from_numpy(np.stack([an.y[c] for an in ans])) for c in (0, 1)]
+        # the regime's z: channels it leaves free hold the hyper-encoder's values, the rest `cost` overrides
+        z = [np.stack([an.hyper(model_id).z[c] for an in ans]) for c in (0, 1)]
         src = torch.from_numpy(np.stack(self.pictures)).permute(0, 3, 1, 2).float() / 255
         return {"model_id": model_id, "bdl": bdl, "y": y, "z": z, "src": src}
 
@@ -76,8 +75,7 @@ class Crops:
 
         from . import pipeline as P
         from .colour import ycbcr_to_rgb
-        from .refine import code_length_table
-        table, v = code_length_table()
+        from .rdoq import code_lengths
         m, bdl = point["model_id"], point["bdl"]
         ents = (self.model.ent_y, self.model.ent_uv)
         bits, y_hat = 0.0, []
@@ -89,14 +87,11 @@ class Crops:
             h_lat, w_lat = y.shape[2:]
             with torch.no_grad():
                 mu = ents[c].hmd(torch.from_numpy(z).float(), h_lat, w_lat)
-            rows = torch.from_numpy(np.stack([P.component_rows(self.im, hyper_scale_decode(zz, self.im.hsd[c], h_lat,
-                                                                                             w_lat), c, m, bdl)
-                                              for zz in z]).astype(np.int64))
+            rows = np.stack([P.component_rows(self.im, hyper_scale_decode(zz, self.im.hsd[c], h_lat, w_lat), c, m, bdl)
+                             for zz in z])
             step = torch.from_numpy(P.gain_step(self.im.gains[c][m], bdl)).float().view(1, -1, 1, 1)
-            coded = rows != SKIP_ROW
-            r = torch.where(coded, torch.round((y - mu) * step), torch.zeros(()))
-            index = r.long().clamp(-v, v) + v + rows.clamp(max=table.shape[0] - 1) * (2 * v + 1)
-            bits += float((table.reshape(-1)[index] * coded).sum())
+            r = torch.where(torch.from_numpy(rows != SKIP_ROW), torch.round((y - mu) * step), torch.zeros(()))
+            bits += float(code_lengths(rows, r.numpy().astype(np.int64)).sum())
             y_hat.append(mu + r / step)
         with torch.no_grad():
             luma = self.model.syn_y(y_hat[0]) + 0.5

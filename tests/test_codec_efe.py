@@ -89,7 +89,7 @@ def test_filter_is_sent_only_where_it_pays(model, picture, model_id):
 def test_filter_is_left_off_where_bits_cost_more_than_it_saves(model, picture):
     an = P.analyse(model, picture)
     with torch.no_grad():
-        lat = [torch.from_numpy(an.mu[c]).unsqueeze(0) for c in (0, 1)]
+        lat = [torch.from_numpy(an.hyper(2).mu[c]).unsqueeze(0) for c in (0, 1)]
         luma, chroma = P.synthesise_planes(model, lat[0], lat[1])
         source = rgb_to_ycbcr(torch.from_numpy(np.ascontiguousarray(picture)).permute(2, 0, 1)[None] / 255.0)
     size = picture.shape[:2]

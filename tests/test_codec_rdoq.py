@@ -37,8 +37,8 @@ def test_symbols_only_move_towards_zero(analysis):
     _, an = analysis
     im = integer_model()
     step = P.gain_step(im.gains[0][2], 0)[:, None, None]
-    scaled = (an.y[0] - an.mu[0]) * step
-    rows = P.component_rows(im, an.hsd[0], 0, 2, 0)
+    scaled = (an.y[0] - an.hyper(2).mu[0]) * step
+    rows = P.component_rows(im, an.hyper(2).hsd[0], 0, 2, 0)
     gains = rdoq.synthesis_gain()[:160]
     rounded = np.rint(scaled)
     assert np.array_equal(rdoq.quantise(scaled, rows, step, gains, 1e9), rounded)      # distortion too dear
