@@ -97,7 +97,8 @@ class Analysis:
     derive: Callable[[int], Hyper] = field(repr=False, compare=False)   # the hyper side at a regime
     ton: dict | None = None               # TON fields fitted for this picture (post-filter), over all-off
     plain_rounding: bool = False          # y was refined at length for plain rounding (codec/refine.py): no RDOQ
-    cache: dict = field(default_factory=dict, repr=False, compare=False)
+    cache: dict = field(default_factory=dict, repr=False, compare=False)   # shared by `replace` copies: z does
+                                                                           # not depend on y
 
     def hyper(self, model_id: int) -> Hyper:
         """z, mu and HSD output at a regime: its z tables may fix channels (`fixed_z`). Computed when first
