@@ -15,6 +15,10 @@ most likely value and ranked by the change in J; channels are then fixed cumulat
 time, and the prefix with the lowest J (mean of the relative change over the regime's points) is kept.
 Channels interact (fixing all of them costs far more than the sum of their single costs), hence the second
 pass. Channels a table already fixes stay fixed, so running it again only adds channels.
+
+Then every channel a regime leaves free gets its table re-estimated from the values the encoder sends there
+(`fitted_tables`): training made one table for all regimes from noisy z, while each regime rounds its own
+z. The counts come from other training crops than the choice's, with the table so far as a prior.
 """
 from __future__ import annotations
 
@@ -29,11 +33,13 @@ from .design import LAMBDAS, Z_MAX
 from .entropy import tables as tb
 from .entropy.coder import SKIP_ROW
 from .entropy.hsd import hyper_scale_decode
-from .pipeline import FREE_Z
+from .pipeline import FREE_Z, fixed_z
 from .weights import INT_FILE, Z_FREQ_TOTAL, integer_model
 
 POINTS = {0: (-400, 0), 1: (0,), 2: (0,), 3: (0, 300)}    # (model_id: BDLs), as bench/rd.py codes them
 GROUP = 8                                                   # channels added per step of the cumulative pass
+FIT_SEED = 23                                               # the re-estimation's crops: not the choice's (seed 11)
+FIT_PRIOR = 16                                              # the table so far counts as this many positions
 
 
 def one_value_table(value: int) -> np.ndarray:
@@ -105,7 +111,6 @@ class Crops:
 def choose(crops: Crops, model_id: int, log=print) -> tuple[list[np.ndarray], list[dict]]:
     """Per component, the value each channel is fixed to in this regime (or FREE_Z), and what each point's
     cost was before and after."""
-    from .pipeline import fixed_z
     im = crops.im
     base_fixed = [fixed_z(im, c, model_id) for c in (0, 1)]
     base_freqs = [np.array(im.z_freqs[c][model_id]) for c in (0, 1)]
@@ -157,14 +162,43 @@ def training_crops(folder: str, count: int, size: int, seed: int = 11) -> list[n
 
 def write_tables(fixed: dict[int, list[np.ndarray]], path: str = INT_FILE) -> None:
     """integer.npz with one z table per regime, one-value tables where a regime fixes a channel."""
-    d = dict(np.load(path))
     im = integer_model()
-    for c, name in enumerate(("y", "uv")):
-        freqs = np.array([im.z_freqs[c][m] for m in range(len(LAMBDAS))])
-        for m, per_component in fixed.items():
+    freqs = [np.array(im.z_freqs[c]) for c in (0, 1)]
+    for m, per_component in fixed.items():
+        for c in (0, 1):
             for ch in np.nonzero(per_component[c] != FREE_Z)[0]:
-                freqs[m, ch] = one_value_table(int(per_component[c][ch]))
-        d[f"{name}.zfreq"] = freqs
+                freqs[c][m, ch] = one_value_table(int(per_component[c][ch]))
+    save_tables(freqs, path)
+
+
+def fitted_tables(model, pictures: list[np.ndarray], prior: float = FIT_PRIOR) -> list[np.ndarray]:
+    """Per component, the z tables (regimes, C, 63) with every free channel's table re-estimated from the z the
+    encoder sends on `pictures` at the regime's points, the current table counting as `prior` positions (it
+    keeps rare values codable). Fixed channels keep their one-value tables."""
+    from . import pipeline as P
+    im = integer_model()
+    freqs = [np.array(im.z_freqs[c]) for c in (0, 1)]
+    for m in range(len(LAMBDAS)):
+        counts = [np.zeros(freqs[c].shape[1:]) for c in (0, 1)]
+        for bdl in POINTS[m]:
+            for rgb in pictures:
+                z = P.analyse(model, rgb, m, (bdl, bdl)).hyper(m).z
+                for c in (0, 1):
+                    flat = z[c].reshape(z[c].shape[0], -1) + Z_MAX
+                    np.add.at(counts[c], (np.arange(flat.shape[0])[:, None], flat), 1)
+        for c in (0, 1):
+            table = freqs[c][m] / freqs[c][m].sum(1, keepdims=True)
+            p = (counts[c] + prior * table) / (counts[c].sum(1, keepdims=True) + prior)
+            free = fixed_z(im, c, m) == FREE_Z
+            freqs[c][m][free] = np.maximum(np.round(p * Z_FREQ_TOTAL), 1).astype(np.int64)[free]
+    return freqs
+
+
+def save_tables(freqs: list[np.ndarray], path: str = INT_FILE) -> None:
+    """Replace the z tables of integer.npz (per component, (regimes, C, 63)), atomically."""
+    d = dict(np.load(path))
+    for c, name in enumerate(("y", "uv")):
+        d[f"{name}.zfreq"] = freqs[c]
     tmp = path[:-len(".npz")] + ".tmp.npz"
     np.savez_compressed(tmp, **d)
     os.replace(tmp, path)
@@ -177,6 +211,8 @@ def main(argv=None) -> None:
     ap.add_argument("--train", default=os.path.join(os.path.dirname(__file__), "..", "..", "shared", "data", "train"))
     ap.add_argument("--crops", type=int, default=16, help="training photos, one random crop each")
     ap.add_argument("--size", type=int, default=256, help="crop side (a multiple of 64)")
+    ap.add_argument("--fit-crops", type=int, default=64,
+                    help="training photos (one random crop each) to re-estimate the free channels' tables on; 0: keep them")
     ap.add_argument("--dry-run", action="store_true", help="report the choice, write nothing")
     args = ap.parse_args(argv)
     if args.size % 64:
@@ -189,9 +225,13 @@ def main(argv=None) -> None:
         for r in report:
             print(f"model_id {m}, BDL {r['bdl']:+d}: {n} channels fixed; {r['bpp'][0]:.4f} -> {r['bpp'][1]:.4f} bpp, "
                   f"{r['psnr'][0]:.3f} -> {r['psnr'][1]:.3f} dB, J {100 * r['J']:+.2f} %", flush=True)
-    if not args.dry_run:
-        write_tables(chosen)
-        print(f"{INT_FILE}: model set {model_set_id().hex()}")
+    if args.dry_run:
+        return
+    write_tables(chosen)
+    if args.fit_crops:
+        save_tables(fitted_tables(crops.model, training_crops(args.train, args.fit_crops, args.size, FIT_SEED)))
+        print(f"free channels' tables re-estimated on {args.fit_crops} other training crops")
+    print(f"{INT_FILE}: model set {model_set_id().hex()}")
 
 
 if __name__ == "__main__":

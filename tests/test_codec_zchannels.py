@@ -88,3 +88,23 @@ def test_tables_are_written_per_regime(tmp_path):
         assert np.array_equal(written[:3], np.array(im.z_freqs[0][:3]))        # other regimes untouched
     finally:
         integer_model.cache_clear()
+
+
+def test_fitted_tables_code_what_the_encoder_sends_more_cheaply(model, photo):
+    """Re-estimated on some crops, a regime's tables code those crops' z in fewer bits than before; the fixed
+    channels keep their one-value tables and no free channel becomes fixed."""
+    pics = [photo(192, 192, top=t, left=t) for t in (0, 300)]
+    im = integer_model()
+    fitted = Z.fitted_tables(model, pics)
+    m = 2
+    for c in (0, 1):
+        fixed = P.fixed_z(im, c, m)
+        assert np.array_equal(fitted[c][m][fixed != P.FREE_Z], np.array(im.z_freqs[c][m])[fixed != P.FREE_Z])
+        assert (z_masses(fitted[c][m]).max(1)[fixed == P.FREE_Z] < 255).all()
+    z = [np.stack([P.analyse(model, pic, m, (0, 0)).hyper(m).z[c] for pic in pics]) for c in (0, 1)]
+
+    def bits(freqs):
+        return sum(np.take_along_axis(Z.z_code_lengths(freqs[c][m]),
+                                      (z[c] + Z_MAX).transpose(1, 0, 2, 3).reshape(z[c].shape[1], -1), 1).sum()
+                   for c in (0, 1))
+    assert bits(fitted) < 0.99 * bits([np.array(im.z_freqs[c]) for c in (0, 1)])
