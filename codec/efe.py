@@ -104,40 +104,46 @@ def upsample(ton: dict | None, luma, chroma):
 
 # ------------------------------------------------------------------------------------------- encoder
 
-def _normal_equations(luma, chroma, target, m, size, rows=16):
-    """Per phase, the Gram matrix, right-hand side and target energy of the longest filter's features
-    (chroma taps then luma taps over O(MAX_LENGTH)), over the display area; float64, in row chunks. Each
-    chunk's features and target are the rows of one preallocated matrix, whose own Gram matrix holds all
-    three (about 30 % faster than stacking the features as columns)."""
+def _normal_equations(luma, chroma, targets, means, size, rows=16):
+    """Per plane, per phase, the Gram matrix, right-hand side and target energy of the longest filter's
+    features (the plane's chroma taps, then luma taps, over O(MAX_LENGTH)), over the display area; float64, in
+    row chunks. Both planes are gathered in one pass, since their luma taps are the same samples: each chunk's
+    features (Cb taps, Cr taps, luma taps) and the two targets are the rows of one preallocated matrix whose own
+    Gram matrix holds every product either plane needs (about 30 % faster than stacking the features as
+    columns, and half the work of one pass per plane)."""
     h, w = size
     off = offsets(MAX_LENGTH)
     lo, hi = -off[0], off[-1]
-    cp = np.pad(chroma - m, ((lo, hi), (lo, hi)), mode="edge")
+    taps = len(off) ** 2
+    cps = [np.pad(chroma[c] - means[c], ((lo, hi), (lo, hi)), mode="edge") for c in (0, 1)]
     yp = np.pad(luma, ((lo, hi), (lo, hi)), mode="edge")
-    n_feat = 2 * len(off) ** 2
-    gram = np.zeros((PHASES, n_feat, n_feat))
-    rhs = np.zeros((PHASES, n_feat))
-    energy = np.zeros(PHASES)
-    buf = np.empty((n_feat + 1) * rows * ((w + 1) // 2))
+    n_rows = 3 * taps + 2
+    plane_rows = [np.r_[c * taps:(c + 1) * taps, 2 * taps:3 * taps] for c in (0, 1)]
+    gram = np.zeros((2, PHASES, 2 * taps, 2 * taps))
+    rhs = np.zeros((2, PHASES, 2 * taps))
+    energy = np.zeros((2, PHASES))
+    buf = np.empty(n_rows * rows * ((w + 1) // 2))
     for a in (0, 1):
         for b in (0, 1):
             p = 2 * a + b
             ni, nj = (h - a + 1) // 2, (w - b + 1) // 2      # half-res positions whose sample is displayed
             for i0 in range(0, ni, rows):
                 i1 = min(ni, i0 + rows)
-                x = buf[:(n_feat + 1) * (i1 - i0) * nj].reshape(n_feat + 1, i1 - i0, nj)
-                features = [cp[lo + i0 + u:lo + i1 + u, lo + v:lo + nj + v] for u in off for v in off]
+                x = buf[:n_rows * (i1 - i0) * nj].reshape(n_rows, i1 - i0, nj)
+                features = [cp[lo + i0 + u:lo + i1 + u, lo + v:lo + nj + v] for cp in cps for u in off for v in off]
                 features += [yp[lo + 2 * i0 + a + u:lo + 2 * i1 + a + u:2, lo + b + v:lo + 2 * nj + b + v:2]
                              for u in off for v in off]
-                features.append(target[2 * i0 + a:2 * i1 + a:2, b:2 * nj + b:2] - m)
+                features += [targets[c][2 * i0 + a:2 * i1 + a:2, b:2 * nj + b:2] - means[c] for c in (0, 1)]
                 for k, feature in enumerate(features):
                     x[k] = feature
-                x = x.reshape(n_feat + 1, -1)
+                x = x.reshape(n_rows, -1)
                 full = x @ x.T
-                gram[p] += full[:n_feat, :n_feat]
-                rhs[p] += full[:n_feat, n_feat]
-                energy[p] += full[n_feat, n_feat]
-    return gram, rhs, energy
+                for c in (0, 1):
+                    t = 3 * taps + c
+                    gram[c, p] += full[np.ix_(plane_rows[c], plane_rows[c])]
+                    rhs[c, p] += full[plane_rows[c], t]
+                    energy[c, p] += full[t, t]
+    return [(gram[c], rhs[c], energy[c]) for c in (0, 1)]
 
 
 def _select(length: int) -> np.ndarray:
@@ -245,13 +251,12 @@ def fit(luma: np.ndarray, chroma: np.ndarray, source_ycc: np.ndarray, size: tupl
     h, w = size
     luma_err = luma[:h, :w].astype(np.float64) - source_ycc[0, :h, :w]
     scale = lam * 255.0 ** 2 / 3.0            # RGB squared error (summed) -> bits
-    options, means = [], []
-    for c in (0, 1):
-        target = source_ycc[1 + c, :h, :w] + LUMA_CANCEL[c] * luma_err
-        m = round(float(source_ycc[1 + c, :h, :w].mean()) * 255.0 * 100.0)
-        means.append(m)
-        gram, rhs, energy = _normal_equations(luma, chroma[c], target, m / 100.0 / 255.0, size)
-        opts = {0: (None, scale * RGB_WEIGHT[c] * _bilinear_error(chroma[c], target, size))}
+    targets = [source_ycc[1 + c, :h, :w] + LUMA_CANCEL[c] * luma_err for c in (0, 1)]
+    means = [round(float(source_ycc[1 + c, :h, :w].mean()) * 255.0 * 100.0) for c in (0, 1)]
+    systems = _normal_equations(luma, chroma, targets, [m / 100.0 / 255.0 for m in means], size)
+    options = []
+    for c, (gram, rhs, energy) in enumerate(systems):
+        opts = {0: (None, scale * RGB_WEIGHT[c] * _bilinear_error(chroma[c], targets[c], size))}
         for length in range(1, MAX_LENGTH + 1):
             codes, sse = _fit_plane(gram, rhs, energy, length)
             opts[length] = (codes, scale * RGB_WEIGHT[c] * sse)

@@ -140,3 +140,31 @@ def test_decision_error_in_stripes_equals_the_whole_picture():
     ton = _bilinear_ton(12345, luma_tap=0.3)
     whole = efe._decoded_rgb_error(ton, luma, chroma, source, rows=1000)
     assert efe._decoded_rgb_error(ton, luma, chroma, source, rows=32) == pytest.approx(whole, rel=1e-12)
+
+
+def test_normal_equations_of_both_planes_equal_their_features_stacked_directly():
+    """The one-pass chunked Gram matrices against the features of each output sample built one by one:
+    edge repetition, phases, the display crop and the chunk seams (odd size, chunks of 3 rows) included."""
+    rng = np.random.default_rng(1)
+    luma, chroma = rng.random((24, 32)), rng.random((2, 12, 16))
+    size = (21, 27)
+    targets = [rng.random(size) for _ in (0, 1)]
+    means = [0.4, 0.6]
+    off = list(efe.offsets(efe.MAX_LENGTH))
+    got = efe._normal_equations(luma, chroma, targets, means, size, rows=3)
+    for c in (0, 1):
+        cp = np.pad(chroma[c] - means[c], ((-off[0], off[-1]),) * 2, mode="edge")
+        yp = np.pad(luma, ((-off[0], off[-1]),) * 2, mode="edge")
+        for a in (0, 1):
+            for b in (0, 1):
+                rows, t = [], []
+                for i in range((size[0] - a + 1) // 2):
+                    for j in range((size[1] - b + 1) // 2):
+                        rows.append([cp[i - off[0] + u, j - off[0] + v] for u in off for v in off]
+                                    + [yp[2 * i + a - off[0] + u, 2 * j + b - off[0] + v] for u in off for v in off])
+                        t.append(targets[c][2 * i + a, 2 * j + b] - means[c])
+                x, t = np.array(rows), np.array(t)
+                gram, rhs, energy = (part[2 * a + b] for part in got[c])
+                np.testing.assert_allclose(gram, x.T @ x, rtol=1e-10)
+                np.testing.assert_allclose(rhs, x.T @ t, rtol=1e-10)
+                assert energy == pytest.approx(t @ t, rel=1e-10)
