@@ -3,7 +3,7 @@ JPEG (4:2:0), WebP and AVIF at matching rates. Prints per-codec RD points, BD-ra
 6:1:1, MS-SSIM) of ours against each, and writes bench/results/rd.md and rd.png.
 
 "ours" is the default encoder, which refines the latents for a number of steps set by the picture size
-(codec/refine.py `auto_steps`: 11 steps at these photos' sizes). With --refine N another series of
+(codec/refine.py `auto_steps`: 12 steps at these photos' sizes). With --refine N another series of
 ours is measured in the same run with N steps; --without-refine adds the encoder without refinement.
 
     python bench/rd.py [--val DIR] [--limit N] [--crop S] [--refine N] [--without-post-filter] [--without-rdoq]

@@ -29,8 +29,9 @@ crops, the benchmark's 6 operating points, RDOQ and post-filter as the default e
 (PSNR-RGB) against the session-9 rule (Adam 0.025 cosine-decayed to 0, beta1 0.9, temperature 0.5 -> 0.1):
 3 / 6 / 16 / 100 steps -0.98 / -1.77 / -2.57 / -0.69 %. Another noise seed moves a series by 0.03 %.
 Session 15 let the step grow above the middle of the rate range (`step_size`); session 16 started the
-temperature hotter and took larger steps, so that 11 steps (the default now, for the 2-second budget) do what 12
-did: -0.74 % against 11 steps of the session-15 rule, -0.34 % against its 12.
+temperature hotter and took larger steps, so that 11 steps (the default then, for the 2-second budget) did what 12
+had done: -0.74 % against 11 steps of the session-15 rule, -0.34 % against its 12. Session 19 made the rest of the
+encoder 0.1 s faster (efe.py), which paid for a twelfth step (`AUTO_STEPS`).
 """
 from __future__ import annotations
 
@@ -61,20 +62,22 @@ def native_bf16() -> bool:
         return False
 
 
-AUTO_STEPS = 11                  # the default encoder's refinement, on pictures up to AUTO_PIXEL_STEPS / 11 pixels
-AUTO_PIXEL_STEPS = 15_000_000    # above 1.36 MP, fewer steps, so the refinement time stays that of 1.36 MP ...
+AUTO_STEPS = 12                  # the default encoder's refinement, on pictures up to AUTO_PIXEL_STEPS / 12 pixels
+AUTO_PIXEL_STEPS = 16_300_000    # above 1.36 MP, fewer steps, so the refinement time stays that of 1.36 MP ...
 AUTO_MIN_STEPS = 3               # ... and none below 3 steps, which gain too little for their time
 
 
 def auto_steps(width: int, height: int, limits: Limits | None = None) -> int:
-    """Refinement steps of the default encoder (`refine="auto"`) for a coded W x H picture: 11 up to 1.36 MP,
-    fewer up to 5 MP (1080p: 7, 1440p: 3), none above or where refinement would not fit the memory budget
-    (4K needs about 6.3 GiB, over the default 4 GiB). A step costs about 0.11 s per 0.4 MP on 2 cores, so 11
-    steps keep a 768x512 encode at 1.56-1.63 s (bench/speed.py), under the 2 s target; 12 steps (session 15)
-    measured 1.76-2.14 s from run to run on this shared machine, too close to it. On 8 central 512² validation
+    """Refinement steps of the default encoder (`refine="auto"`) for a coded W x H picture: 12 up to 1.36 MP,
+    fewer up to 5 MP (1080p: 7, 1440p: 4), none above or where refinement would not fit the memory budget
+    (4K needs about 6.3 GiB, over the default 4 GiB). A step costs about 0.1 s per 0.4 MP on 2 cores. Session 19,
+    768x512, medians of 5 in one process: --refine 0 / 11 / 12 / 13 steps 0.40 / 1.52 / 1.61 / 1.71 s, so 12 steps
+    keep the encode under the 2 s target with a margin for this shared machine's run-to-run spread (session 15
+    measured 12 steps at 1.76-2.14 s before the post-filter fit got 0.1 s faster). On 8 central 512² validation
     crops (6 rates, PSNR-RGB, real streams): 10 steps of the session-14 rule -3.5 % BD-rate against the 6 steps
     of the session-9 rule that were the default before; 12 steps -0.78 % against 10, 11 steps +0.41 % against
-    12 (session 16), and 11 steps of the session-16 rule -0.74 % against 11 of the session-15 rule."""
+    12 (session 16), and 11 steps of the session-16 rule -0.74 % against 11 of the session-15 rule; on the same
+    crops, session 19, 13 / 15 steps -0.89 / -1.60 % against 11: about -0.4 % a step."""
     from jpegai_fmt.limits import refine_memory
     limits = limits or Limits.from_env()
     if refine_memory(width, height) > limits.memory_bytes:

@@ -111,10 +111,11 @@ def test_refinement_optimises_only_the_coded_channel_prefix(model, picture):
 def test_auto_steps_bound_the_time_and_respect_the_memory_budget():
     from codec.refine import AUTO_MIN_STEPS, AUTO_STEPS, auto_steps
     from jpegai_fmt.limits import Limits
-    assert auto_steps(768, 512) == AUTO_STEPS == 11
-    assert auto_steps(1344, 960) == 11                       # the validation photos' size (1.29 MP)
+    assert auto_steps(768, 512) == AUTO_STEPS == 12
+    assert auto_steps(1344, 960) == 12                       # the validation photos' size (1.29 MP)
+    assert auto_steps(1600, 1024) == 9                        # 1.6 MP: the time of 1.36 MP at 12 steps
     assert auto_steps(1920, 1088) == 7                        # 1080p
-    assert auto_steps(2560, 1472) == AUTO_MIN_STEPS == 3      # 1440p
+    assert auto_steps(2560, 1472) == 4                        # 1440p
     assert auto_steps(2880, 1728) == AUTO_MIN_STEPS           # 5 MP
     assert auto_steps(3840, 1664) == 0                        # too few steps to pay for themselves
     assert auto_steps(3840, 2176, Limits(memory_bytes=8 << 30)) == 0   # 4K: no refinement even with the memory
@@ -123,7 +124,7 @@ def test_auto_steps_bound_the_time_and_respect_the_memory_budget():
 
 
 def test_the_default_encoder_refines_with_auto_steps(picture):
-    """`jpegai_fmt.encode` (and the CLI, Pillow) default to refine="auto": 11 steps at this size."""
+    """`jpegai_fmt.encode` (and the CLI, Pillow) default to refine="auto": 12 steps at this size."""
     import jpegai_fmt
     from codec.refine import AUTO_STEPS
     default = jpegai_fmt.encode(picture, model_id=1, container=False)
