@@ -23,6 +23,7 @@ import numpy as np
 
 from jpegai_fmt.errors import DecodeError
 
+from . import blas
 from .colour import KB, KG, KR
 
 CODE_ZERO = 32767
@@ -137,7 +138,7 @@ def _normal_equations(luma, chroma, targets, means, size, rows=16):
                 for k, feature in enumerate(features):
                     x[k] = feature
                 x = x.reshape(n_rows, -1)
-                full = x @ x.T
+                full = blas.matmul(x, x.T)
                 for c in (0, 1):
                     t = 3 * taps + c
                     gram[c, p] += full[np.ix_(plane_rows[c], plane_rows[c])]

@@ -21,7 +21,7 @@ from jpegai_fmt.limits import Limits, check_decode
 from jpegai_fmt.markers import Marker
 from jpegai_fmt.pih import default_component, default_fields
 
-from . import efe, entropy
+from . import blas, efe, entropy
 from .design import C_MAX, LAMBDAS, LOG_K, Z_MAX
 from .entropy.hsd import hyper_scale_decode
 from .entropy.sigma import coding_order, residual_rows as rows_from_sigma, sigma_skip_index
@@ -148,7 +148,7 @@ def level_for(width: int, height: int, model_id: int) -> int:
 
 
 def hsd_outputs(im: IntegerModel, z: list[np.ndarray], h_lat: int, w_lat: int) -> list[np.ndarray]:
-    return [hyper_scale_decode(z[c], im.hsd[c], h_lat, w_lat) for c in (0, 1)]
+    return [hyper_scale_decode(z[c], im.hsd[c], h_lat, w_lat, blas.matmul) for c in (0, 1)]
 
 
 def component_rows(im: IntegerModel, hsd: np.ndarray, c: int, model_id: int, bdl: int) -> np.ndarray:

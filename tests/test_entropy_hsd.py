@@ -2,7 +2,11 @@
 import numpy as np
 import pytest
 
+from codec import blas
 from codec.entropy.hsd import HSD_MAX, HsdLayer, HsdWeights, conv_int, hyper_scale_decode
+
+# numpy's BLAS (the entropy layer's default) and torch's (what the codec passes, codec/blas.py)
+MATMULS = pytest.mark.parametrize("matmul", [np.matmul, blas.matmul], ids=["numpy", "torch"])
 
 
 def wrap(v):
@@ -56,13 +60,14 @@ def random_layers(rng, c, m1, m2, big_bias=False):
 
 @pytest.mark.parametrize("seed,c,m1,m2,hz,wz,big", [(0, 2, 3, 4, 2, 3, False), (1, 3, 5, 2, 3, 2, True),
                                                      (2, 1, 2, 2, 1, 1, True)])
-def test_matches_int64_loop(seed, c, m1, m2, hz, wz, big):
+@MATMULS
+def test_matches_int64_loop(seed, c, m1, m2, hz, wz, big, matmul):
     rng = np.random.default_rng(seed)
     layers = random_layers(rng, c, m1, m2, big)
     z = rng.integers(-200, 200, (c, hz, wz))          # out-of-int8 inputs exercise the clamp
     weights = HsdWeights(*(HsdLayer(*l) for l in layers))
     for h_lat, w_lat in [(4 * hz, 4 * wz), (4 * hz - 3, 4 * wz - 1)]:
-        got = hyper_scale_decode(z, weights, h_lat, w_lat)
+        got = hyper_scale_decode(z, weights, h_lat, w_lat, matmul)
         assert got.dtype == np.int32 and got.shape == (c, h_lat, w_lat)
         assert (got == loop_hsd(z, layers, h_lat, w_lat)).all()
 
@@ -75,13 +80,14 @@ def test_wrapping_accumulation_and_shift():
     assert expect < 0 and conv_int(x, layer)[0, 0, 0] == expect
 
 
-def test_wide_layer_exact_in_float_path():
+@MATMULS
+def test_wide_layer_exact_in_float_path(matmul):
     """Wide 3x3 layer with extreme operands: the float64 product path stays exact."""
     rng = np.random.default_rng(9)
     w = rng.choice([-128, 127], (2, 64, 3, 3))
     layer = HsdLayer(w, np.array([0, -5]), np.array([0, 1]))
     x = rng.choice([-128, 127], (64, 3, 3))
-    assert (conv_int(x, layer) == loop_conv(x, w, layer.bias, layer.shift)).all()
+    assert (conv_int(x, layer, matmul) == loop_conv(x, w, layer.bias, layer.shift)).all()
 
 
 def test_rejects_bad_weights():

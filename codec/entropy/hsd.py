@@ -67,9 +67,10 @@ def _wrap32(a: np.ndarray) -> np.ndarray:
     return (((a + (1 << 31)) & 0xFFFFFFFF) - (1 << 31)).astype(np.int64)
 
 
-def conv_int(x: np.ndarray, layer: HsdLayer) -> np.ndarray:
+def conv_int(x: np.ndarray, layer: HsdLayer, matmul=np.matmul) -> np.ndarray:
     """One convolution of the integer contract on x (Cin, H, W): int8 clamp of the input, wrapping int32
-    accumulation with bias, per-output-channel arithmetic right shift. Returns int64 holding int32 values."""
+    accumulation with bias, per-output-channel arithmetic right shift. Returns int64 holding int32 values.
+    `matmul`: any exact float64 matrix product (see the module's note)."""
     cin, h, w = x.shape
     k = layer.weight.shape[2]
     if cin != layer.weight.shape[1]:
@@ -83,21 +84,23 @@ def conv_int(x: np.ndarray, layer: HsdLayer) -> np.ndarray:
         cols = np.stack([pad[:, dy:dy + h, dx:dx + w] for dy in range(3) for dx in range(3)], axis=1)
         cols = cols.reshape(cin * 9, h * w)
     wm = layer.weight.reshape(layer.weight.shape[0], -1).astype(np.float64)
-    acc = (wm @ cols).astype(np.int64) + layer.bias[:, None]
+    acc = matmul(wm, cols).astype(np.int64) + layer.bias[:, None]
     out = _wrap32(acc) >> layer.shift[:, None]
     return out.reshape(-1, h, w)
 
 
-def hyper_scale_decode(z_hat: np.ndarray, weights: HsdWeights, h_lat: int, w_lat: int) -> np.ndarray:
-    """σ indices int32 (C, h_lat, w_lat) in 0..3967 from ẑ (C, h_z, w_z) integers."""
+def hyper_scale_decode(z_hat: np.ndarray, weights: HsdWeights, h_lat: int, w_lat: int,
+                       matmul=np.matmul) -> np.ndarray:
+    """σ indices int32 (C, h_lat, w_lat) in 0..3967 from ẑ (C, h_z, w_z) integers. `matmul` computes the
+    float64 matrix products (numpy's BLAS by default; the torch codec passes torch's, see `conv_int`)."""
     z = np.asarray(z_hat)
     if z.ndim != 3 or z.shape[0] != weights.channels:
         raise ValueError(f"ẑ must be ({weights.channels}, h_z, w_z), got {z.shape}")
     c, hz, wz = z.shape
     if not (0 < h_lat <= 4 * hz and 0 < w_lat <= 4 * wz):
         raise ValueError(f"latent {h_lat}×{w_lat} does not fit 4× the hyper-latent {hz}×{wz}")
-    x = np.maximum(conv_int(z.astype(np.int64), weights.l1), 0)
-    x = np.maximum(conv_int(x, weights.l2), 0)
-    x = conv_int(x, weights.l3)                                        # (16C, hz, wz)
+    x = np.maximum(conv_int(z.astype(np.int64), weights.l1, matmul), 0)
+    x = np.maximum(conv_int(x, weights.l2, matmul), 0)
+    x = conv_int(x, weights.l3, matmul)                                      # (16C, hz, wz)
     x = x.reshape(c, 4, 4, hz, wz).transpose(0, 3, 1, 4, 2).reshape(c, 4 * hz, 4 * wz)
     return np.clip(np.abs(x[:, :h_lat, :w_lat]), 0, HSD_MAX).astype(np.int32)

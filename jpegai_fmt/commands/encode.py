@@ -35,7 +35,7 @@ def add_parser(subparsers) -> None:
     p.add_argument("--refine", type=_steps, default="auto", metavar="STEPS",
                    help="encoder-side latent refinement: gradient steps per picture. auto (the default): 12 up to "
                         "1.36 MP, fewer up to 5 MP, none above (about 1.2 s per 0.4 MP on 2 cores); 0 = off, the "
-                        "fastest encoder; 20 / 40 save about 2.7 / 4.9 %% of the bits at equal PSNR against auto on "
+                        "fastest encoder; 20 / 40 save about 2.6 / 5.3 %% of the bits at equal PSNR against auto on "
                         "crops of the validation photos, 100 about 8 %% on the photos; a step costs about 0.1 s "
                         "per 0.4 MP on 2 cores")
     p.add_argument("--no-post-filter", dest="post_filter", action="store_false",
