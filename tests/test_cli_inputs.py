@@ -167,6 +167,22 @@ def test_rate_target_counts_codestream_bits_on_every_entry_point(photo, capsys):
     assert abs(len(api) * 8 / pixels / 0.6 - 1) < 0.03 and report["bpp"] == len(api) * 8 / pixels
 
 
+def test_encode_reports_the_operating_point_the_stream_signals(photo, capsys):
+    """--bpp chooses model_id and BDL by search: the report gives the choice, read back from the stream's
+    PIH, and the refinement steps taken ("auto" resolved for the coded size)."""
+    from codec.refine import auto_steps
+    d, _ = photo
+    assert cli.main(["encode", str(d / "p.png"), str(d / "b.jai"), "--bpp", "0.8", "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    pih = jpegai_fmt.read_codestream(picture.codestream_of((d / "b.jai").read_bytes())[1]).pih.fields
+    bdl = pih["beta_displacement_log_plus_2048_0"] - 2048
+    assert (report["model_id"], report["bdl"]) == (pih["model_id"], [bdl, bdl])
+    assert report["refine_steps"] == auto_steps(128, 128) > 0          # 112x80 is coded as 128x128
+    assert cli.main(["encode", str(d / "p.png"), str(d / "m.jai"), "--model-id", "1", "--bdl", "-75",
+                     "--refine", "2"]) == 0
+    assert "model_id 1, BDL -75, 2 refinement steps" in capsys.readouterr().out
+
+
 def test_unreachable_rate_is_reported(photo, capsys):
     d, _ = photo
     assert cli.main(["encode", str(d / "p.png"), str(d / "hi.jai"), "--bpp", "60", "--json"]) == 0

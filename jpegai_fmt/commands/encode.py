@@ -51,8 +51,8 @@ def add_parser(subparsers) -> None:
     p.add_argument("--raw", action="store_true", help="write raw codestreams instead of .jai files")
     p.add_argument("--torch-threads", type=int_in(1, 1024), metavar="N",
                    help="torch CPU threads (the stream does not depend on it)")
-    p.add_argument("--json", action="store_true", help="print bytes, bpp, PSNR and time as JSON (a list for "
-                                                       "several files)")
+    p.add_argument("--json", action="store_true", help="print bytes, bpp, model_id, BDL, refinement steps, PSNR "
+                                                       "and time as JSON (a list for several files)")
     p.set_defaults(run=run)
 
 
@@ -86,6 +86,19 @@ def _settings(args):
                           container=not args.raw, refine=args.refine, post_filter=args.post_filter)
 
 
+def _operating_point(codestream: bytes, refine) -> dict:
+    """model_id and BDL (luma, chroma) as the stream signals them, which `--bpp` chose by search, and the
+    refinement steps the encoder took ("auto" resolved for the coded size)."""
+    from codec.refine import auto_steps
+
+    from ..codestream import parse_codestream
+    f = parse_codestream(codestream).pih.fields
+    luma = f["beta_displacement_log_plus_2048_0"] - 2048
+    chroma = f["beta_displacement_log_plus_2048_1"] - 2048 if f["independent_beta_uv"] else luma
+    steps = auto_steps(f["img_width_minus64"] + 64, f["img_height_minus64"] + 64) if refine == "auto" else refine
+    return {"model_id": f["model_id"], "bdl": [luma, chroma], "refine_steps": steps}
+
+
 def run(args) -> int:
     try:
         settings = _settings(args)
@@ -111,6 +124,7 @@ def run(args) -> int:
         codestream = codestream_of(data)[1]
         bpp = len(codestream) * 8 / (rgb.shape[0] * rgb.shape[1])
         info = {"input": src, "output": dst, "bytes": len(data), "bpp": bpp, "encode_s": round(t1 - t0, 3)}
+        info.update(_operating_point(codestream, settings.refine))
         if args.bpp is not None and abs(bpp / args.bpp - 1) > 0.03:
             info["warning"] = (f"target {args.bpp} bpp out of reach for this picture: nearest {bpp:.4f} bpp "
                                "(the model set's rate range ends there)")
@@ -121,5 +135,12 @@ def run(args) -> int:
 
     results = run_all(jobs, work, "encoding", args.json)
     return report(results, "encode", args.json,
-                  [("input", "{}"), ("output", "{}"), ("bytes", "{}"), ("bpp", "{:.4f}"), ("encode_s", "{}")],
-                  lambda r: f"{r['output']}: {r['bytes']} bytes, {r['bpp']:.4f} bpp (codestream), {r['encode_s']} s")
+                  [("input", "{}"), ("output", "{}"), ("bytes", "{}"), ("bpp", "{:.4f}"), ("model_id", "{}"),
+                   ("bdl", "{}"), ("refine_steps", "{}"), ("encode_s", "{}")],
+                  lambda r: f"{r['output']}: {r['bytes']} bytes, {r['bpp']:.4f} bpp (codestream), model_id "
+                            f"{r['model_id']}, BDL {r['bdl'][0]:+d}{_chroma_bdl(r['bdl'])}, {r['refine_steps']} "
+                            f"refinement steps, {r['encode_s']} s")
+
+
+def _chroma_bdl(bdl: list[int]) -> str:
+    return "" if bdl[0] == bdl[1] else f" (chroma {bdl[1]:+d})"
