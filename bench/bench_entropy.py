@@ -90,8 +90,8 @@ def main() -> int:
     print(f"{'coder':<26}{'encode Msym/s':>15}{'decode Msym/s':>15}{'size vs ideal':>15}")
     results = {}
     for n in (1, 8):
-        t_enc, ranges = best_time(lambda: encode_residual(vals, rows, n), args.repeat)
-        t_dec, (dec, _) = best_time(lambda: decode_residual(ranges, rows, n), args.repeat)
+        t_enc, ranges = best_time(lambda n=n: encode_residual(vals, rows, n), args.repeat)
+        t_dec, (dec, _) = best_time(lambda n=n, ranges=ranges: decode_residual(ranges, rows, n), args.repeat)
         assert (dec == vals).all()
         bits = 8 * sum(map(len, ranges))
         results[n] = (t_enc, t_dec)

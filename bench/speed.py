@@ -54,7 +54,7 @@ def cold_cli(pic, repeat: int) -> dict:
         for name, args in (("encode", [src, jai]), ("decode", [jai, png])):
             cmd = [sys.executable, "-m", "jpegai_fmt", name, *args, "--torch-threads", str(os.cpu_count() or 1)]
             out[f"cli_{name}_768x512_s"], _ = timed(
-                lambda: subprocess.run(cmd, cwd=ROOT, check=True, capture_output=True), repeat)
+                lambda cmd=cmd: subprocess.run(cmd, cwd=ROOT, check=True, capture_output=True), repeat)
     return out
 
 

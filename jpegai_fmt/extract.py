@@ -192,7 +192,7 @@ def _check_drop_regions(plan: _Plan) -> None:
         raise ExtractError("regions can only be dropped from streams with independent regions "
                            "(region_residual_in_its_own_substream_flag = 1); this stream's regions share one "
                            "segment per component and depend on each other", path="PIH")
-    for c, marker in enumerate((Marker.SORP, Marker.SORS)):
+    for marker in (Marker.SORP, Marker.SORS):
         present = {plan.cs.layouts[i].parts[0].index for i, s in enumerate(plan.cs.segments) if s.marker == marker}
         if present and present <= plan.drop_regions:
             raise ExtractError(f"dropping regions {sorted(plan.drop_regions)} would leave no {marker.name} "

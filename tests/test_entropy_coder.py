@@ -25,7 +25,7 @@ def reference_decode(ranges, rows, n):
         bits = int.from_bytes(data, "little")
         q = bits.bit_length() - 1
 
-        def read(k):
+        def read(k, bits=bits):
             nonlocal q
             q -= k
             assert q >= 0

@@ -14,7 +14,7 @@ LIMITS = {Marker[m["name"]]: (m["min"], m["max"]) for m in MARKERS["markers"]}
 
 @register
 def soc_once(ctx: Context) -> None:
-    for seg, node in ctx.of(Marker.SOC)[1:]:
+    for _seg, node in ctx.of(Marker.SOC)[1:]:
         report(node, "STR-004", "repeat", offset=node.byte_offset)
 
 
@@ -58,7 +58,7 @@ def independent_regions(ctx: Context) -> None:
     if pih is None or not pih.independent_regions:
         return
     index_of = {}
-    for i, seg in enumerate(ctx.cs.segments):
+    for i in range(len(ctx.cs.segments)):
         layout = ctx.cs.layouts.get(i)
         if isinstance(layout, ResidualLayout) and layout.independent:
             index_of[i] = layout.parts[0].index
