@@ -29,6 +29,7 @@ import random
 
 import numpy as np
 
+from . import blas
 from .design import LAMBDAS, Z_MAX
 from .entropy import tables as tb
 from .entropy.coder import SKIP_ROW
@@ -93,7 +94,8 @@ class Crops:
             h_lat, w_lat = y.shape[2:]
             with torch.no_grad():
                 mu = ents[c].hmd(torch.from_numpy(z).float(), h_lat, w_lat)
-            rows = np.stack([P.component_rows(self.im, hyper_scale_decode(zz, self.im.hsd[c], h_lat, w_lat), c, m, bdl)
+            rows = np.stack([P.component_rows(self.im, hyper_scale_decode(zz, self.im.hsd[c], h_lat, w_lat, blas.matmul),
+                                                 c, m, bdl)
                              for zz in z])
             step = torch.from_numpy(P.gain_step(self.im.gains[c][m], bdl)).float().view(1, -1, 1, 1)
             r = torch.where(torch.from_numpy(rows != SKIP_ROW), torch.round((y - mu) * step), torch.zeros(()))
