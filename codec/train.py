@@ -216,6 +216,9 @@ def main(argv=None):
                     help="train only part of the model: 'synthesis' (analysis, hyper-prior, gains frozen, so "
                          "rates stay; 1.4x the full bf16 step's speed on this project's CPU) or 'encoder' "
                          "(analysis and hyper-encoder; the decoder stays as it is)")
+    ap.add_argument("--hard-rate", action="store_true",
+                    help="rate of the rounded latents (straight-through gradient) instead of the noise proxy: the "
+                         "rate the coder pays, for fine-tuning the encoder against a frozen decoder")
     ap.add_argument("--eval-every", type=float, default=5.0, help="minutes between validations")
     args = ap.parse_args(argv)
 
@@ -241,6 +244,7 @@ def main(argv=None):
     model = Codec().to(device)
     if args.channels_last:
         model = model.to(memory_format=torch.channels_last)
+    model.hard_rate = args.hard_rate
     groups = (param_groups(model, args.lr, args.film_lr_scale) if args.part == "all"
               else freeze_all_but(model, args.part, args.film_lr_scale))
     groups = [g for g in groups if g["params"]]

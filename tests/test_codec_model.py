@@ -89,3 +89,20 @@ def test_film_learning_rate_factor_is_an_option():
     assert {g["scale"] for g in freeze_all_but(Codec(), "encoder")} == {1.0}
     with pytest.raises(SystemExit):
         main(["--film-lr-scale", "x"])
+
+
+def test_hard_rate_trains_on_the_bits_the_coder_pays():
+    """With `hard_rate` the training rate is that of the rounded latents (what evaluation counts, no noise),
+    and its gradient still reaches the analysis through the straight-through rounding."""
+    torch.manual_seed(0)
+    model = Codec()
+    x, mid = torch.rand(2, 3, 64, 64), torch.tensor([0, 3])
+    noisy = [model(x, mid)[2].item() for _ in range(2)]
+    assert noisy[0] != noisy[1]
+    with torch.no_grad():
+        exact = model(x, mid, train=False)[2]
+    model.hard_rate = True
+    bits = model(x, mid)[2]
+    assert torch.allclose(bits, exact) and torch.allclose(model(x, mid)[2], bits)
+    bits.backward()
+    assert model.ana_y.net[0].weight.grad.abs().sum() > 0
