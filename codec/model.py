@@ -274,7 +274,7 @@ class Codec(nn.Module):
         self.ent_uv = Component(C_CHROMA)
         self.syn_y = LumaSynthesis()
         self.syn_uv = ChromaSynthesis()
-        self.hard_rate = False   # training rate of the rounded latents (straight-through), not the noisy ones
+        self.hard_rate = False   # training rate of the rounded residual (straight-through), not the noisy one
 
     # ---- training-time forward (noise / straight-through) ---------------------------------------
     def _code_component(self, ent: Component, y, model_id, keep, train=True, skip=True, bdl=None):
@@ -284,8 +284,7 @@ class Codec(nn.Module):
         value, fixed = ent.fixed_z(model_id)
         z = torch.where(fixed, value.to(z.dtype), z)
         z_hat = z + (z.round() - z).detach()
-        noisy = train and not self.hard_rate
-        z_bits = ent.z_bits(torch.where(fixed, z, z + torch.empty_like(z).uniform_(-0.5, 0.5)) if noisy else z_hat,
+        z_bits = ent.z_bits(torch.where(fixed, z, z + torch.empty_like(z).uniform_(-0.5, 0.5)) if train else z_hat,
                             model_id)
         i_hsd = ent.hsd(z_hat, h_lat, w_lat)
         mu = ent.hmd(z_hat, h_lat, w_lat)
@@ -297,7 +296,7 @@ class Codec(nn.Module):
         m = gain_from_log(g_log)
         r = (y - mu) * m
         r_hat = r + (r.round() - r).detach()
-        r_noisy = r + torch.empty_like(r).uniform_(-0.5, 0.5) if noisy else r_hat
+        r_noisy = r + torch.empty_like(r).uniform_(-0.5, 0.5) if train and not self.hard_rate else r_hat
         bits = (gaussian_bits(r_noisy, sigma_from_index(i_sigma)) * coded).sum()
         y_hat = mu + r_hat * coded / m
         return y_hat, bits + z_bits, z_bits

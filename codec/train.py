@@ -217,8 +217,8 @@ def main(argv=None):
                          "rates stay; 1.4x the full bf16 step's speed on this project's CPU) or 'encoder' "
                          "(analysis and hyper-encoder; the decoder stays as it is)")
     ap.add_argument("--hard-rate", action="store_true",
-                    help="rate of the rounded latents (straight-through gradient) instead of the noise proxy: the "
-                         "rate the coder pays, for fine-tuning the encoder against a frozen decoder")
+                    help="rate of the rounded residual (straight-through gradient) instead of the noise proxy (z keeps "
+                         "its noise): the rate the coder pays, for fine-tuning the encoder against a frozen decoder")
     ap.add_argument("--eval-every", type=float, default=5.0, help="minutes between validations")
     args = ap.parse_args(argv)
 
