@@ -29,6 +29,16 @@ with atheris.instrument_imports(include=["jpegai_fmt", "codec", "fuzz"]):
     from jpegai_fmt.errors import JpegAiError
     from jpegai_fmt.markers import BARE, MAGIC
     from jpegai_fmt.segments import frame_segment, split_segments
+    # modules the targets import lazily: imported here so that they are instrumented too, and so that the
+    # first input does not pay torch's import (over a second, which libFuzzer would report as a timeout)
+    import jpegai_fmt.commands  # noqa: F401
+    import jpegai_fmt.extract  # noqa: F401
+    try:
+        import codec.entropy  # noqa: F401
+        import codec.pipeline  # noqa: F401
+        import codec.weights  # noqa: F401
+    except ImportError:       # no torch: the extract target still runs on streams without the codec's rows
+        pass
 
 
 def mutate_segments(data: bytes, max_size: int, seed: int) -> bytes:
