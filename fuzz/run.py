@@ -12,6 +12,7 @@ box dictionary fuzz/jpegai.dict; failing inputs go to fuzz/artifacts/. Examples 
 """
 from __future__ import annotations
 
+import importlib
 import os
 import random
 import sys
@@ -24,21 +25,18 @@ ROOT = HERE.parent
 sys.path[0:1] = [str(ROOT)]  # import the `fuzz` package, not this folder's modules
 
 with atheris.instrument_imports(include=["jpegai_fmt", "codec", "fuzz"]):
-    from fuzz.targets import HEADER_KINDS, TARGETS
+    from fuzz.targets import HEADER_KINDS, LAZY_IMPORTS, TARGETS
     from jpegai_fmt.container import unwrap, wrap
     from jpegai_fmt.errors import JpegAiError
     from jpegai_fmt.markers import BARE, MAGIC
     from jpegai_fmt.segments import frame_segment, split_segments
-    # modules the targets import lazily: imported here so that they are instrumented too, and so that the
-    # first input does not pay torch's import (over a second, which libFuzzer would report as a timeout)
-    import jpegai_fmt.commands  # noqa: F401
-    import jpegai_fmt.extract  # noqa: F401
-    try:
-        import codec.entropy  # noqa: F401
-        import codec.pipeline  # noqa: F401
-        import codec.weights  # noqa: F401
-    except ImportError:       # no torch: the extract target still runs on streams without the codec's rows
-        pass
+    # what the chosen target imports lazily, imported here so that it is instrumented too, and so that the first
+    # input does not pay torch's import (over a second, which libFuzzer would report as a timeout)
+    for module in LAZY_IMPORTS.get(sys.argv[1] if len(sys.argv) > 1 else "", ()):
+        try:
+            importlib.import_module(module)
+        except ImportError:    # no torch: extract still runs on streams that do not need the codec's rows
+            pass
 
 
 def mutate_segments(data: bytes, max_size: int, seed: int) -> bytes:

@@ -104,6 +104,12 @@ def target_headers(data: bytes) -> None:
 
 HEADER_KINDS = {"split": 0, "PIH": 1, "TON": 4, "RDI": 7, "UDI": 8}  # first byte of a seed, by segment
 
+# modules each target imports on its first input (the fuzz harness imports them up front)
+LAZY_IMPORTS = {"validate": ("jpegai_fmt.commands.dump", "jpegai_fmt.commands.info", "jpegai_fmt.picture",
+                             "codec.pipeline", "codec.entropy.checks"),
+                "extract": ("jpegai_fmt.extract", "codec.pipeline", "codec.entropy"),
+                "decode": ("codec.pipeline", "codec.weights", "codec.model", "jpegai_fmt.limits")}
+
 
 TARGETS = {"parse": target_parse, "validate": target_validate, "extract": target_extract,
            "headers": target_headers, "decode": target_decode}

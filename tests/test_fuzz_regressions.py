@@ -40,3 +40,22 @@ def test_short_fuzz_run_finds_nothing(target, tmp_path):
     done = re.search(r"Done (\d+) runs", run.stderr)      # at least the seed corpus, which may exceed -runs
     assert done and int(done.group(1)) >= 1500, run.stderr[-3000:]
     assert not list(tmp_path.glob("crash-*"))
+
+
+@pytest.mark.parametrize("target", ["validate", "extract", "decode"])
+def test_lazy_imports_cover_what_a_target_loads(target):
+    """fuzz/run.py imports a target's LAZY_IMPORTS before fuzzing, so that they are instrumented and the first
+    input does not pay torch's import: running the target on a real stream of ours imports no other project module."""
+    if target != "validate":
+        pytest.importorskip("torch")
+    sample = ROOT / "samples" / "valid" / "enc-tiny-64.jaic"
+    code = ("import importlib, sys\n"
+            "from fuzz.targets import LAZY_IMPORTS, TARGETS\n"
+            "ours = lambda: {m for m in sys.modules if m.split('.')[0] in ('jpegai_fmt', 'codec')}\n"
+            f"[importlib.import_module(m) for m in LAZY_IMPORTS[{target!r}]]\n"
+            "before = ours()\n"
+            f"TARGETS[{target!r}](open({str(sample)!r}, 'rb').read())\n"
+            "print(sorted(ours() - before))\n")
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, cwd=ROOT)
+    assert run.returncode == 0, run.stderr[-2000:]
+    assert run.stdout.strip() == "[]"
