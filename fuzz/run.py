@@ -35,7 +35,7 @@ with atheris.instrument_imports(include=["jpegai_fmt", "codec", "fuzz"]):
     for module in LAZY_IMPORTS.get(sys.argv[1] if len(sys.argv) > 1 else "", ()):
         try:
             importlib.import_module(module)
-        except ImportError:    # no torch: extract still runs on streams that do not need the codec's rows
+        except ImportError:    # no torch: the target still runs wherever it does not reach the codec
             pass
 
 
