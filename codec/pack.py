@@ -1,9 +1,11 @@
 """Pack the training and validation photos as high-quality JPEGs, small enough to travel to a GPU machine
-with the device tool (it carries at most 64 MiB; the PNGs are several hundred MB):
+with the device tool (it carries at most 64 MiB; the PNGs are several hundred MB), together with the
+pure-Python packages the GPU machine's image lacks (`DEVICE_MISSING`, copied into site/):
 
-    python -m codec.pack .gpu_data            # ~45 MB: train/*.jpg (q93, 4:4:4) and val/*.jpg (q97)
+    python -m codec.pack .gpu_data            # ~45 MB: train/*.jpg (q93, 4:4:4), val/*.jpg (q97), site/
 
-then on the GPU machine `python -m codec.train --train .gpu_data/train --val .gpu_data/val ...`.
+then on the GPU machine `bash codec/gpu_train.sh MINUTES` (carrying .gpu_data), which runs `python -m
+codec.train --train .gpu_data/train --val .gpu_data/val ...` with site/ on the path.
 Training-time validation on the GPU machine reads the JPEG copies (val/*.jpg), so the model card's estimated
 figures from those logs are measured on them; every real-stream figure (bench/rd.py) comes from the PNGs.
 """
@@ -11,7 +13,9 @@ from __future__ import annotations
 
 import argparse
 import glob
+import importlib
 import os
+import shutil
 
 from PIL import Image
 
@@ -30,6 +34,21 @@ def pack(src: str, dst: str, quality: int) -> int:
     return total
 
 
+DEVICE_MISSING = ("construct",)     # imported by jpegai_fmt, absent from the GPU image (KINDS.md's package list)
+
+
+def copy_site(dst: str, names=DEVICE_MISSING) -> int:
+    """Copy installed pure-Python packages into dst (replacing older copies); returns the bytes copied."""
+    total = 0
+    for name in names:
+        src = os.path.dirname(importlib.import_module(name).__file__)
+        out = os.path.join(dst, name)
+        shutil.rmtree(out, ignore_errors=True)
+        shutil.copytree(src, out, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+        total += sum(os.path.getsize(os.path.join(d, f)) for d, _, fs in os.walk(out) for f in fs)
+    return total
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(prog=f"python -m {__spec__.name}" if __spec__ else None, description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -38,6 +57,7 @@ def main(argv=None):
     ap.add_argument("--val", default=DEFAULT_VAL)
     args = ap.parse_args(argv)
     size = pack(args.train, os.path.join(args.out, "train"), 93) + pack(args.val, os.path.join(args.out, "val"), 97)
+    size += copy_site(os.path.join(args.out, "site"))
     print(f"{args.out}: {size / 2 ** 20:.1f} MiB")
 
 

@@ -24,7 +24,7 @@ def _run(*args):
 def data(tmp_path_factory):
     from PIL import Image
 
-    from codec.pack import pack
+    from codec.pack import copy_site, pack
     src = tmp_path_factory.mktemp("png")
     rng = np.random.default_rng(0)
     for i in range(3):
@@ -35,6 +35,7 @@ def data(tmp_path_factory):
     out = tmp_path_factory.mktemp("packed")
     assert pack(str(src), str(out / "train"), 93) > 0 and pack(str(src), str(out / "val"), 97) > 0
     assert sorted(os.listdir(out / "train")) == ["p0.jpg", "p1.jpg", "p2.jpg"]
+    assert copy_site(str(out / "site")) > 0 and (out / "site" / "construct" / "__init__.py").is_file()
     return out
 
 
@@ -61,6 +62,22 @@ def test_train_resume_and_export(data, tmp_path):
                           str(tmp_path / "cli")], cwd=ROOT, capture_output=True, text=True, timeout=120,
                          env={**os.environ, "PYTHONPATH": ROOT})
     assert cli.returncode == 0 and cli.stdout.split() == ["model", "set", ident.hex()], cli.stderr
+
+
+def test_gpu_call_script_resumes_shipped_and_leaves_returnable_files(data, tmp_path):
+    """codec/gpu_train.sh, the one command a GPU session sends, run here on the CPU with a tiny batch: it trains
+    from the shipped set on the packed data (its site/ on the path) and leaves only files a call can return."""
+    env = {**os.environ, "GPU_DATA": str(data), "OUT": str(tmp_path), "PYTHON": sys.executable}
+    out = subprocess.run(["bash", os.path.join(ROOT, "codec", "gpu_train.sh"), "0.03", "--batch", "2", "--threads", "1"],
+                         cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stdout + out.stderr
+    log = (tmp_path / "train.log").read_text()
+    assert "resumed from shipped" in log and "done:" in log and "NO GPU" in out.stdout
+    assert (tmp_path / "run" / "last-weights.pt").stat().st_size < 16 * 2 ** 20
+    assert not (tmp_path / "run" / "last.pt").exists()
+    missing = subprocess.run(["bash", os.path.join(ROOT, "codec", "gpu_train.sh")], cwd=ROOT, env=env,
+                             capture_output=True, text=True, timeout=60)
+    assert missing.returncode != 0 and "usage: gpu_train.sh MINUTES" in missing.stderr
 
 
 def test_regime_weights_are_checked(data, tmp_path):
