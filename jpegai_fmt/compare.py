@@ -65,17 +65,6 @@ def _source(node: Node) -> bytes | None:
     return node.source
 
 
-def _keyed(children: list[Node]) -> dict[str, Node]:
-    keyed: dict[str, Node] = {}
-    for child in children:
-        key, k = child.name, 1
-        while key in keyed:
-            k += 1
-            key = f"{child.name}#{k}"
-        keyed[key] = child
-    return keyed
-
-
 def _compare(a: Node, b: Node, path: str, src_a, src_b, out: list[Difference]) -> None:
     if a.value != b.value:
         out.append(Difference(path, "value", a, b))
@@ -88,7 +77,7 @@ def _compare(a: Node, b: Node, path: str, src_a, src_b, out: list[Difference]) -
 
 def _compare_children(a: Node, b: Node, path: str, src_a, src_b, out: list[Difference]) -> None:
     """Children matched by key, reported in B's order with A's own children where they stood in A."""
-    ka, kb = _keyed(a.children), _keyed(b.children)
+    ka, kb = a.keyed_children(), b.keyed_children()
     a_keys = list(ka)
     done: set[str] = set()
 

@@ -15,10 +15,9 @@ from typing import Any, Iterable
 
 from .api import load
 from .codestream import Codestream, parse_codestream
-from .container import sniff, wrap
-from .container.reader import load_primary, metadata, read_model
-from .container.writer import check_icc, check_xmp, exif_payload
-from .container.tables import LAYOUT
+from .container import sniff
+from .container.reader import load_primary, read_model
+from .container.writer import rewrap
 from .errors import BuildError, DecodeError, ParseError
 from .limits import LimitError
 from .geometry import regions as region_grid
@@ -100,20 +99,9 @@ def _extract_container(data: bytes, **options) -> tuple[bytes, dict[str, Any]]:
     report["codestream_bytes"] = [len(codestream), len(new)]
     if new == codestream:
         return data, report
-    for other in model.item_order:
-        xmp = other.type == LAYOUT["xmp_item_type"] and other.content_type == LAYOUT["xmp_content_type"]
-        if other.id != item.id and other.type != LAYOUT["exif_item_type"] and not xmp:
-            report["notes"].append(f"item {other.id} ('{other.type}') is not carried into the new file")
-    meta = metadata(model)
-    for key, check in (("exif", exif_payload), ("xmp", check_xmp), ("icc_profile", check_icc)):
-        if key in meta:
-            try:
-                check(meta[key])
-            except BuildError as err:          # the cut stream is still wanted: leave the bad item behind
-                report["notes"].append(f"{key} is malformed ({err.message}); not carried into the new file")
-                del meta[key]
-    return wrap(new, exif=meta.get("exif"), xmp=meta.get("xmp"), icc=meta.get("icc_profile"),
-                syntax=report["syntax"]), report
+    out, notes = rewrap(data, new, syntax=report["syntax"])
+    report["notes"] += notes
+    return out, report
 
 
 # ---------------------------------------------------------------- codestream

@@ -149,14 +149,7 @@ def keyed(node: Node) -> dict:
     if node.findings:
         d["findings"] = [f.to_dict() for f in node.findings]
     if node.children:
-        children: dict[str, Any] = {}
-        for child in node.children:
-            key, k = child.name, 1
-            while key in children:
-                k += 1
-                key = f"{child.name}#{k}"
-            children[key] = keyed(child)
-        d["children"] = children
+        d["children"] = {key: keyed(child) for key, child in node.keyed_children().items()}
     return d
 
 

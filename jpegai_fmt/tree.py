@@ -80,13 +80,25 @@ class Node:
                 return c
         return None
 
+    def keyed_children(self) -> dict[str, "Node"]:
+        """Children by key: the name, with '#2', '#3'... appended to a repeated one (the JSON dump's keys)."""
+        keyed: dict[str, Node] = {}
+        for child in self.children:
+            key, k = child.name, 1
+            while key in keyed:
+                k += 1
+                key = f"{child.name}#{k}"
+            keyed[key] = child
+        return keyed
+
     def get(self, path: str) -> "Node | None":
-        """Node at a '/'-separated path below this one, or None."""
+        """Node at a '/'-separated path below this one, or None. A part names the first child of that name,
+        or with '#k' the k-th (the keys of `keyed_children`)."""
         node: Node | None = self
         for part in path.split("/"):
             if node is None:
                 return None
-            node = node.child(part)
+            node = node.keyed_children().get(part) if "#" in part else node.child(part)
         return node
 
     def all_findings(self) -> list[Finding]:

@@ -14,7 +14,7 @@ from ..errors import BuildError, ParseError
 from . import schemas
 from .codestream_link import codestream_facts
 from ..api import sniff
-from .reader import load_primary, read_model
+from .reader import load_primary, metadata, read_model
 from .rules import xmp_problem
 from .tables import LAYOUT
 
@@ -159,6 +159,29 @@ def wrap(codestream: bytes, *, exif: bytes | None = None, xmp: bytes | None = No
     if len(final) != len(draft):
         raise BuildError("internal: meta size changed when patching iloc offsets")
     return ftyp + final + box("mdat", b"".join(p[4] for p in payloads), large=large)
+
+
+def rewrap(file_bytes: bytes, codestream: bytes, syntax: str = "auto") -> tuple[bytes, list[str]]:
+    """A `.jai` file like `file_bytes` with `codestream` as its primary item, for tools that rewrite the
+    codestream (extract, edit): Exif, XMP and an ICC profile are carried over; the notes name what is not (other
+    items, malformed metadata, which would make the new file fail to write)."""
+    model = read_model(file_bytes)
+    item, _ = load_primary(model)
+    notes = []
+    for other in model.item_order:
+        xmp = other.type == LAYOUT["xmp_item_type"] and other.content_type == LAYOUT["xmp_content_type"]
+        if other.id != item.id and other.type != LAYOUT["exif_item_type"] and not xmp:
+            notes.append(f"item {other.id} ('{other.type}') is not carried into the new file")
+    meta = metadata(model)
+    for key, check in (("exif", exif_payload), ("xmp", check_xmp), ("icc_profile", check_icc)):
+        if key in meta:
+            try:
+                check(meta[key])
+            except BuildError as err:          # the new stream is still wanted: leave the bad item behind
+                notes.append(f"{key} is malformed ({err.message}); not carried into the new file")
+                del meta[key]
+    return wrap(codestream, exif=meta.get("exif"), xmp=meta.get("xmp"), icc=meta.get("icc_profile"),
+                syntax=syntax), notes
 
 
 def unwrap(file_bytes: bytes) -> bytes:
