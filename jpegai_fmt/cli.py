@@ -6,7 +6,8 @@ module name to COMMANDS. Command modules import heavy dependencies (torch) insid
 `run`, so listing the commands stays fast and syntax-only commands never load torch.
 
 Exit codes, for every command: 0 = valid / done, 1 = input read but invalid (error
-findings; for `diff`, the inputs differ; for `edit`, written but invalid), 2 = unreadable input, usage error or failure. Errors are one line on stderr.
+findings; for `diff`, the inputs differ; for `edit`, written but invalid), 2 = unreadable
+input, usage error or failure. Errors are one line on stderr.
 """
 from __future__ import annotations
 
