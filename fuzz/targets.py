@@ -12,6 +12,8 @@ import zlib
 from types import SimpleNamespace
 
 from jpegai_fmt import build, parse, validate
+from jpegai_fmt.compare import diff
+from jpegai_fmt.edit import edit
 from jpegai_fmt.errors import JpegAiError
 from jpegai_fmt.markers import MAGIC
 from jpegai_fmt.pih import build_pih, default_fields, parse_pih
@@ -50,11 +52,18 @@ def target_parse(data: bytes) -> None:
 
 
 def target_validate(data: bytes) -> None:
-    """validate (strict with the entropy checks, lenient) and the info and dump commands' JSON."""
+    """validate (strict with the entropy checks, lenient), the info and dump commands' JSON, a tree compared
+    with itself (no difference allowed) and an edit that sets a header field to its own value."""
     from jpegai_fmt.commands import dump, info
     if _try(validate, data, entropy=True) is None:
         return
     _try(validate, data, lenient=True)
+    tree = _try(parse, data, lenient=True)
+    if tree is not None and diff(tree, tree):
+        raise AssertionError("diff(t, t) reports differences")
+    model = tree.get("PIH/model_id") if tree is not None and data[:4] == MAGIC else None
+    if model is not None:
+        _try(edit, data, set_values={"PIH/model_id": model.value}, lenient=True)
     with _tempfile(data) as path:
         for command in (info, dump):
             _try(_quiet, command.run, SimpleNamespace(file=path, syntax="auto", lenient=True, json=True))
