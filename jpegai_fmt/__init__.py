@@ -8,7 +8,8 @@ Importing the package loads the syntax layer only (no torch, no textual) and reg
 the Pillow plugin.
 """
 from .api import build, parse, read_codestream, sniff, validate, write_codestream
-from .errors import BuildError, DecodeError, JpegAiError, ModelMismatchError, ParseError, TruncatedError
+from .errors import (BuildError, DecodeError, JpegAiError, ModelMismatchError, ParseError, PathError,
+                     TruncatedError)
 from .extract import extract
 from .tree import Finding, Node
 from . import pillow as _pillow  # noqa: F401  (registers .jai/.jaic with Pillow; imports no codec)
@@ -24,5 +25,5 @@ def __getattr__(name):
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 __all__ = ["parse", "build", "validate", "read_codestream", "write_codestream", "sniff",
-           "JpegAiError", "ParseError", "TruncatedError", "BuildError", "DecodeError",
+           "JpegAiError", "ParseError", "TruncatedError", "BuildError", "DecodeError", "PathError",
            "ModelMismatchError", "Node", "Finding", "open", "encode", "decode", "ImageInfo", "extract"]

@@ -37,15 +37,6 @@ class Difference:
                 "detail": self.detail}
 
 
-def codestream_root(root: Node) -> Node:
-    """The node whose children are the codestream's segments: the root of a raw codestream's tree, the
-    primary codestream item of a .jai file's tree (the root itself where the file holds none)."""
-    if root.name != "file":
-        return root
-    from .api import _codestream_item
-    return _codestream_item(root) or root
-
-
 def diff(a: Node, b: Node) -> list[Difference]:
     """Every difference below trees `a` and `b` (each a parse result, or a subtree of one, such as the
     codestream item of a .jai file), in tree order; paths are relative to `a` and `b`, whose own values are not

@@ -6,13 +6,12 @@ breaks is left for the validator to report, not refused.
 """
 from __future__ import annotations
 
-import difflib
 import json
 from dataclasses import dataclass, field
 from typing import Any, Iterable
 
 from .errors import BuildError
-from .tree import Node
+from .paths import codestream_root, locate, relative_path
 
 
 @dataclass
@@ -36,24 +35,23 @@ def edit(source, *, set_values: dict[str, Any] | None = None, remove: Iterable[s
     integers in any base Python reads (0x1F), lists as JSON, bytes as hex. Raises BuildError, naming the path,
     when a path does not exist or a value cannot be written."""
     from .api import build, load, parse
-    from .compare import codestream_root
     data, _ = load(source)
     tree = parse(data, syntax=syntax, lenient=lenient)
     item = codestream_root(tree)
     report = EditReport()
     requested = {}
     for path, value in (set_values or {}).items():
-        node = _find(tree, item, path)
+        node = locate(tree, path, boxes=False)
         if node.value is None or node.children:
             raise BuildError(f"{path} is a {node.kind}, not a field with a value: edit its fields, or remove it",
                              path=path)
         new = _typed(value, node.value, path)
-        report.changed.append({"path": _rel(item, node), "old": node.value, "new": new})
-        requested[_rel(item, node)] = new
+        report.changed.append({"path": relative_path(item, node), "old": node.value, "new": new})
+        requested[relative_path(item, node)] = new
         node.value = new
     for path in remove:
-        node = _find(tree, item, path)
-        report.removed.append(_rel(item, node))
+        node = locate(tree, path, boxes=False)
+        report.removed.append(relative_path(item, node))
         node.parent.children.remove(node)
     out = build(item)
     again = parse(out, lenient=True)
@@ -65,38 +63,6 @@ def edit(source, *, set_values: dict[str, Any] | None = None, remove: Iterable[s
         from .container.writer import rewrap
         out, report.notes = rewrap(data, out)
     return out, report
-
-
-def _rel(item: Node, node: Node) -> str:
-    """A node's path relative to the codestream (its key among its siblings, so name#2 stays name#2)."""
-    parts = []
-    while node is not item:
-        parent = node.parent
-        parts.append(next(k for k, c in parent.keyed_children().items() if c is node))
-        node = parent
-    return "/".join(reversed(parts))
-
-
-def _find(tree: Node, item: Node, path: str) -> Node:
-    path = path.strip("/")
-    node = item.get(path)
-    if node is None and item is not tree and item.path and path.startswith(item.path + "/"):
-        node = item.get(path[len(item.path) + 1:])
-    if node is not None:
-        return node
-    if item is not tree and tree.get(path) is not None:
-        raise BuildError(f"{path} is a box field: the container writer sets those; edit the codestream's "
-                         f"elements (paths under {item.path}/, or relative to the codestream)", path=path)
-    close = difflib.get_close_matches(path, list(_paths(item)), n=3, cutoff=0.6)
-    hint = f" (did you mean {', '.join(close)}?)" if close else " (`jpegai-fmt dump` lists the paths)"
-    raise BuildError(f"no element {path} in this stream{hint}", path=path)
-
-
-def _paths(node: Node, prefix: str = "") -> Iterable[str]:
-    for key, child in node.keyed_children().items():
-        path = f"{prefix}/{key}" if prefix else key
-        yield path
-        yield from _paths(child, path)
 
 
 def _typed(value: Any, old: Any, path: str) -> Any:

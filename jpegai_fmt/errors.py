@@ -39,6 +39,10 @@ class BuildError(JpegAiError):
     """A tree or value cannot be serialised (out of range, inconsistent)."""
 
 
+class PathError(JpegAiError):
+    """A path names no element of the tree (or one a command cannot take)."""
+
+
 class DecodeError(JpegAiError):
     """Entropy or picture decoding failed (corrupt payload, model data missing)."""
 

@@ -4,7 +4,8 @@ import os
 
 from jpegai_fmt import parse
 from jpegai_fmt.cli import main
-from jpegai_fmt.compare import codestream_root, diff
+from jpegai_fmt.compare import diff
+from jpegai_fmt.paths import codestream_root
 from jpegai_fmt.tree import Node
 
 VALID = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "samples", "valid")
@@ -106,3 +107,16 @@ def test_diff_never_imports_torch():
             ) % (sample("enc-threads-1.jaic"), sample("enc-threads-2.jaic"))
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True).stdout
     assert out.strip().endswith("exit 1 False")
+
+
+def test_dump_prints_one_element_and_names_close_paths_for_a_typo(capsys):
+    assert main(["dump", sample("enc-model-0.jai"), "PIH/component[0]"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[1].split() == ["2368", "13", "component[0]"] and len(lines) == 8 and "num_chs = 160" in lines[3]
+    assert main(["dump", sample("enc-model-0.jai"), "mdat/item[1]/PIH/model_id", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["element"] == "mdat/item[1]/PIH/model_id" and out["model_id"]["value"] == 0
+    assert main(["dump", sample("enc-model-0.jai"), "meta/pitm/item_ID"]) == 0
+    assert "item_ID = 1" in capsys.readouterr().out
+    assert main(["dump", sample("enc-model-0.jai"), "PIH/compnent"]) == 2
+    assert "did you mean PIH/component[1], PIH/component[0]" in capsys.readouterr().err

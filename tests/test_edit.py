@@ -6,10 +6,11 @@ import pytest
 
 from jpegai_fmt import BuildError, parse, validate
 from jpegai_fmt.cli import main
-from jpegai_fmt.compare import codestream_root, diff
+from jpegai_fmt.compare import diff
 from jpegai_fmt.container import wrap
 from jpegai_fmt.container.reader import metadata, read_model
 from jpegai_fmt.edit import edit
+from jpegai_fmt.paths import codestream_root
 
 VALID = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "samples", "valid")
 
@@ -55,8 +56,8 @@ def test_json_report_names_edits_and_what_the_writer_recomputed(tmp_path, capsys
 
 
 @pytest.mark.parametrize("args, message", [
-    (["--set", "PIH/modl_id=1"], "no element PIH/modl_id in this stream (did you mean PIH/model_id"),
-    (["--set", "ftyp/major_brand=abcd"], "is a box field"),
+    (["--set", "PIH/modl_id=1"], "no such element in this stream; did you mean PIH/model_id"),
+    (["--set", "ftyp/major_brand=abcd"], "a box element: the container writer sets those"),
     (["--set", "PIH/model_id=abc"], "cannot read 'abc' as int"),
     (["--set", "PIH/model_id=300"], "value 300 outside 0..15"),
     (["--set", "PIH=1"], "PIH is a segment, not a field with a value"),

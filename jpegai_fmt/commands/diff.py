@@ -32,7 +32,8 @@ def add_parser(subparsers) -> None:
 
 def run(args) -> int:
     from .. import parse
-    from ..compare import CHANGES, codestream_root, diff
+    from ..compare import CHANGES, diff
+    from ..paths import codestream_root
     a = parse(args.file_a, syntax=args.syntax, lenient=args.lenient)
     b = parse(args.file_b, syntax=args.syntax, lenient=args.lenient)
     scope = "files"
