@@ -82,9 +82,13 @@ def _compare_children(a: Node, b: Node, path: str, src_a, src_b, out: list[Diffe
         else:
             _compare(ka[key], kb[key], sub, src_a, src_b, out)
 
+    position = {key: i for i, key in enumerate(a_keys)}
+    next_a = 0                                 # A's children before this one that B lacks are emitted first
     for key in kb:
         if key in ka:
-            for earlier in a_keys[:a_keys.index(key)]:
+            while next_a < position[key]:
+                earlier = a_keys[next_a]
+                next_a += 1
                 if earlier not in done and earlier not in kb:
                     emit(earlier)
         if key not in done:

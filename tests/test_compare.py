@@ -120,3 +120,15 @@ def test_dump_prints_one_element_and_names_close_paths_for_a_typo(capsys):
     assert "item_ID = 1" in capsys.readouterr().out
     assert main(["dump", sample("enc-model-0.jai"), "PIH/compnent"]) == 2
     assert "did you mean PIH/component[1], PIH/component[0]" in capsys.readouterr().err
+
+
+def test_elements_one_side_lacks_are_listed_where_they_stand():
+    def tree(names: str) -> Node:
+        root = Node("r", kind="file", source=b"")
+        for name in names:
+            root.add(Node(name, value=1))
+        return root
+    found = [(d.path, d.change) for d in diff(tree("abcde"), tree("axcyz"))]
+    assert found == [("x", "only_b"), ("b", "only_a"), ("y", "only_b"), ("z", "only_b"), ("d", "only_a"),
+                     ("e", "only_a")]
+    assert diff(tree("ab"), tree("ba")) == [] and [d.path for d in diff(tree("aa"), tree("a"))] == ["a#2"]
