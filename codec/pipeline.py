@@ -545,9 +545,10 @@ def decode_array(data: bytes, luma_channels: int | None = None, chroma_channels:
 
 # ------------------------------------------------------------------------------------------- rate search
 
-def encode(rgb: np.ndarray, *, bpp: float | None = None, settings: EncodeSettings | None = None,
-           model=None, progress=None) -> bytes:
-    """Encode with fixed settings, or search model_id and BDL so the stream lands near `bpp`.
+def encode(rgb: np.ndarray, *, bpp: float | None = None, psnr: float | None = None,
+           settings: EncodeSettings | None = None, model=None, progress=None) -> bytes:
+    """Encode with fixed settings, or search model_id and BDL so the stream lands near `bpp`, or at the
+    lowest rate whose decoded picture reaches `psnr` (PSNR-RGB, dB; `_encode_at_quality`).
 
     The rate search runs first on latents analysed for the settings' operating point; the picture is
     analysed again for the point it picks and BDL searched again inside that regime. With refinement,
@@ -558,18 +559,24 @@ def encode(rgb: np.ndarray, *, bpp: float | None = None, settings: EncodeSetting
     from .refine import auto_steps, refine
     from .weights import load_networks
     s = settings or EncodeSettings()
+    if bpp is not None and psnr is not None:
+        raise BuildError("give a rate target (bpp) or a quality target (psnr), not both")
     if bpp is not None and not (math.isfinite(bpp) and bpp > 0):
         raise BuildError(f"target rate {bpp} bpp must be a positive number")
+    if psnr is not None and not (math.isfinite(psnr) and 0 < psnr < 100):
+        raise BuildError(f"target quality {psnr} dB must be a PSNR between 0 and 100")
     check_for_picture(s, np.shape(rgb)[1], np.shape(rgb)[0])
     model = model or load_networks()
     an = analyse(model, rgb, s.model_id, s.bdl)
     if s.refine == "auto":
         s = replace(s, refine=auto_steps(*an.coded))
-    if bpp is None:
+    if bpp is not None:
+        data = _encode_at_rate(model, rgb, an, bpp, s, progress)
+    elif psnr is not None:
+        data = _encode_at_quality(model, rgb, an, psnr, s, progress)
+    else:
         an = refine(model, rgb, an, s.model_id, s.bdl, s.refine, progress=progress, num_chs=s.num_chs)
         data = encode_analysis(with_post_filter(model, rgb, an, s) if s.post_filter else an, s)
-    else:
-        data = _encode_at_rate(model, rgb, an, bpp, s, progress)
     if s.container:
         from jpegai_fmt.container import wrap
         data = wrap(data)
@@ -590,6 +597,81 @@ def _encode_at_rate(model, rgb, an: Analysis, bpp: float, s: EncodeSettings, pro
         an = with_post_filter(model, rgb, an, chosen)
         data, chosen = search_rate(an, bpp, chosen, progress, models=(chosen.model_id,))
     return data
+
+
+def _encode_at_quality(model, rgb, an: Analysis, target_db: float, s: EncodeSettings, progress) -> bytes:
+    """The lowest-rate stream found whose decoded picture reaches `target_db` PSNR-RGB: the point is searched
+    on the plain analysis, the latents refined there, and BDL searched again on the refined latents (which
+    reach the target at a lower BDL). The post-filter fitted last only lowers the distortion, so the target
+    still holds. Where even the highest point falls short, that point is coded (the caller reports it)."""
+    from .refine import refine
+    chosen = search_quality(model, rgb, an, target_db, s, progress)
+    if (chosen.model_id, chosen.bdl) != (s.model_id, s.bdl):
+        an = analyse(model, rgb, chosen.model_id, chosen.bdl)
+        chosen = search_quality(model, rgb, an, target_db, chosen, progress, models=(chosen.model_id,))
+    if s.refine:
+        an = refine(model, rgb, an, chosen.model_id, chosen.bdl, s.refine, progress=progress, num_chs=s.num_chs)
+        chosen = search_quality(model, rgb, an, target_db, chosen, progress, models=(chosen.model_id,))
+    if s.post_filter:
+        an = with_post_filter(model, rgb, an, chosen)
+    return encode_analysis(an, chosen)
+
+
+def decoded_psnr(model, rgb: np.ndarray, an: Analysis, s: EncodeSettings) -> float:
+    """PSNR-RGB of the picture a stream of `an` at the settings' point decodes to (TON as `an` carries it),
+    computed from the latents the stream would carry, without writing it."""
+    import torch
+
+    from .metrics import psnr_rgb
+    im = integer_model()
+    lat = []
+    for c in (0, 1):
+        r = coded_residual(an, c, s, im)[1]
+        lat.append(dequantise(torch.from_numpy(an.hyper(s.model_id).mu[c]), r, im.gains[c][s.model_id],
+                              s.bdl[c]).unsqueeze(0))
+    with torch.no_grad():
+        out = synthesise(model, lat[0], lat[1], an.ton)
+    return psnr_rgb(rgb, out[:an.height, :an.width])
+
+
+def search_quality(model, rgb: np.ndarray, an: Analysis, target_db: float, base: EncodeSettings, progress=None,
+                   models=range(4)) -> EncodeSettings:
+    """The lowest BDL, inside the regime whose BDL-0 quality is nearest the target (each regime's gains were
+    trained for its own rate, as `search_rate` assumes), at which the decoded PSNR reaches the target; quality
+    rises with BDL. The next-nearest regime is tried only when the target lies beyond a regime's BDL range.
+    Returns the highest-quality point tried when none reaches it."""
+    def quality(model_id: int, bdl: int) -> tuple[float, EncodeSettings]:
+        s = EncodeSettings(**{**base.__dict__, "model_id": model_id, "bdl": (bdl, bdl)})
+        if progress:
+            progress()
+        return decoded_psnr(model, rgb, an, s), s
+
+    tried = {m: quality(m, 0) for m in models}
+    best = max(tried.values(), key=lambda qs: qs[0])
+    for mid in sorted(tried, key=lambda m: abs(tried[m][0] - target_db)):
+        if tried[mid][0] >= target_db:
+            lo, hi, reach = BDL_RANGE[0], 0, tried[mid]
+            bottom = quality(mid, lo)
+            if bottom[0] >= target_db:
+                return bottom[1]            # the regime's lowest point reaches it: nearer regimes were tried first
+        else:
+            lo, hi = 0, BDL_RANGE[1]
+            reach = quality(mid, hi)
+            best = max(best, reach, key=lambda qs: qs[0])
+            if reach[0] < target_db:
+                continue
+        while hi - lo > QUALITY_BDL_STEP:
+            m = (lo + hi) // 2
+            q = quality(mid, m)
+            if q[0] >= target_db:
+                hi, reach = m, q
+            else:
+                lo = m
+        return reach[1]
+    return best[1]
+
+
+QUALITY_BDL_STEP = 8      # BDL resolution of the quality search: 8 Q7 log units change the rate by about 1 %
 
 
 def search_rate(an: Analysis, target_bpp: float, base: EncodeSettings, progress=None,

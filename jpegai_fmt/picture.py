@@ -164,12 +164,13 @@ def _as_rgb(array) -> np.ndarray:
     return np.ascontiguousarray(a)
 
 
-def encode(array, *, bpp: float | None = None, model_id: int | None = None, bdl: int = 0,
+def encode(array, *, bpp: float | None = None, psnr: float | None = None, model_id: int | None = None, bdl: int = 0,
            container: bool = True, threads: int = 1, regions: tuple[int, int] = (1, 1),
            luma_channels: int | None = None, chroma_channels: int | None = None,
            refine: int | str = "auto", post_filter: bool = True) -> bytes:
     """Encode uint8 RGB (H, W, 3) or grey (H, W) with our model set; returns .jai bytes, or a raw
-    codestream with `container=False`. Give `bpp` (searches model_id and BDL) or `model_id`/`bdl`.
+    codestream with `container=False`. Give `bpp` (searches model_id and BDL), `psnr` (the lowest rate whose
+    decoded picture reaches this PSNR-RGB in dB; the highest point where none does) or `model_id`/`bdl`.
     `refine` is the number of gradient steps spent choosing better latents for this picture (fewer bits
     for the same quality, slower encoding; the stream decodes the same way): "auto" (12 steps up to 1.36 MP, fewer
     up to 5 MP, none above: `codec.refine.auto_steps`), 0 for the fastest encoder, up to 1000. `post_filter` fits the
@@ -180,17 +181,18 @@ def encode(array, *, bpp: float | None = None, model_id: int | None = None, bdl:
     from codec.design import C_MAX
     from codec.pipeline import EncodeSettings
     from codec.pipeline import encode as codec_encode
-    if bpp is not None and model_id is not None:
-        raise BuildError("give either bpp or model_id, not both")
-    if bpp is not None and bdl:
-        raise BuildError("bdl goes with model_id: a bpp target searches model_id and BDL itself")
+    targets = [name for name, v in (("bpp", bpp), ("psnr", psnr), ("model_id", model_id)) if v is not None]
+    if len(targets) > 1:
+        raise BuildError(f"give one of bpp, psnr and model_id, not {' and '.join(targets)}")
+    if (bpp is not None or psnr is not None) and bdl:
+        raise BuildError("bdl goes with model_id: a bpp or psnr target searches model_id and BDL itself")
     rgb = _as_rgb(array)
     s = EncodeSettings(model_id=2 if model_id is None else model_id, bdl=(bdl, bdl), threads=threads,
                        num_chs=(C_MAX[0] if luma_channels is None else luma_channels,
                                 C_MAX[1] if chroma_channels is None else chroma_channels),
                        regions=tuple(regions), container=container, refine=refine,
                        post_filter=post_filter)
-    return codec_encode(rgb, bpp=bpp, settings=s, model=networks())
+    return codec_encode(rgb, bpp=bpp, psnr=psnr, settings=s, model=networks())
 
 
 def decode(source: Source, luma_channels: int | None = None, chroma_channels: int | None = None) -> np.ndarray:

@@ -5,7 +5,7 @@
     im.save("photo.jai", bpp=0.5)        # .jai = HEIF-based file, .jaic = raw codestream
 
 Opening reads the picture header (display size, mode RGB); decoding waits for `.load()`. Save options:
-`bpp` (target rate) or `model_id` (0..3) with `bdl`, `threads`, `refine` (latent refinement steps, default
+`bpp` (target rate), `psnr` (target PSNR-RGB in dB) or `model_id` (0..3) with `bdl`, `threads`, `refine` (latent refinement steps, default
 "auto"), `container` (default: by extension), `exif`, `xmp`, `icc_profile` (container only). Only streams made
 with our model set decode; others open (size, header info) but `.load()` raises `ModelMismatchError`.
 """
@@ -102,7 +102,7 @@ def _save(im: Image.Image, fp, filename, save_all: bool = False) -> None:
     name = name.decode() if isinstance(name, bytes) else name
     container = opts.get("container", not name.lower().endswith(CODESTREAM_EXTENSIONS))
     try:
-        data = picture.encode(rgb, bpp=opts.get("bpp"), model_id=opts.get("model_id"),
+        data = picture.encode(rgb, bpp=opts.get("bpp"), psnr=opts.get("psnr"), model_id=opts.get("model_id"),
                               bdl=int(opts.get("bdl", 0)), threads=int(opts.get("threads", 1)),
                               refine=_steps(opts.get("refine", "auto")),
                               post_filter=bool(opts.get("post_filter", True)),

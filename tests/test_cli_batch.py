@@ -69,6 +69,20 @@ def test_single_file_form_is_unchanged(batch, capsys):
     assert (info["width"], info["height"]) == (96, 72)
 
 
+def test_psnr_target_from_the_command_line(batch, capsys):
+    d, inputs = batch
+    assert cli.main(["encode", inputs[1], str(d / "q.jai"), "--psnr", "24", "--refine", "0"]) == 0
+    out = capsys.readouterr().out
+    reached = float(out.rsplit(",", 1)[1].split()[0])
+    assert out.endswith("dB PSNR-RGB\n") and reached >= 24
+    assert cli.main(["encode", *inputs[:2], "--out-dir", str(d / "q"), "--psnr", "80", "--refine", "0",
+                     "--json"]) == 0
+    out, err = capsys.readouterr()
+    results = json.loads(out)
+    assert all(r["bdl"][0] == 702 and r["psnr_rgb"] < 80 and "out of reach" in r["warning"] for r in results)
+    assert err.count("target 80.0 dB out of reach") == 2
+
+
 @pytest.mark.parametrize("argv, message", [
     (["encode", "a.png", "b.png", "c.png"], "--out-dir"),
     (["decode", "a.jai"], "--out-dir"),

@@ -17,7 +17,7 @@ from codec.metrics import psnr_rgb  # noqa: E402
 from codec.weights import load_networks  # noqa: E402
 from conftest import VAL  # noqa: E402
 from jpegai_fmt.codestream import parse_codestream  # noqa: E402
-from jpegai_fmt.errors import ModelMismatchError  # noqa: E402
+from jpegai_fmt.errors import BuildError, ModelMismatchError  # noqa: E402
 
 @pytest.fixture(scope="module")
 def picture(photo):
@@ -114,6 +114,31 @@ def test_bpp_search_lands_within_3_percent(model, picture):
     target = 0.6
     data = P.encode(picture, bpp=target, model=model)
     assert abs(len(data) * 8 / (picture.shape[0] * picture.shape[1]) - target) <= 0.03 * target
+
+
+def _point(data: bytes) -> tuple[int, int]:
+    f = parse_codestream(data).pih.fields
+    return f["model_id"], f["beta_displacement_log_plus_2048_0"] - 2048
+
+
+@pytest.mark.parametrize("target", [27.0, 30.5])
+def test_psnr_target_is_reached_at_the_lowest_bdl_the_search_resolves(model, picture, target):
+    settings = P.EncodeSettings(refine=0, post_filter=False)     # the search's own measure, nothing added after
+    data = P.encode(picture, psnr=target, settings=settings, model=model)
+    got = psnr_rgb(picture, P.decode(data, model=model).rgb)
+    assert got >= target
+    model_id, bdl = _point(data)
+    lower = P.EncodeSettings(model_id=model_id, bdl=(bdl - 2 * P.QUALITY_BDL_STEP,) * 2, refine=0, post_filter=False)
+    assert psnr_rgb(picture, P.decode(P.encode(picture, settings=lower, model=model), model=model).rgb) < target
+
+
+def test_an_unreachable_psnr_gives_the_best_point_and_targets_are_exclusive(model, picture):
+    data = P.encode(picture, psnr=60.0, settings=P.EncodeSettings(refine=0, post_filter=False), model=model)
+    assert _point(data)[1] == P.BDL_RANGE[1]
+    with pytest.raises(BuildError, match="not both"):
+        P.encode(picture, psnr=30.0, bpp=0.5, model=model)
+    with pytest.raises(BuildError, match="between 0 and 100"):
+        P.encode(picture, psnr=float("nan"), model=model)
 
 
 def _rebuild(data: bytes, udi=b"keep", **pih_changes) -> bytes:

@@ -124,3 +124,12 @@ def test_save_passes_refinement_through(rgb):
     Image.fromarray(rgb).save(refined, "JPEGAI", model_id=2, refine=3)
     assert plain.getvalue() != refined.getvalue()
     assert refined.getvalue() == picture.encode(rgb, model_id=2, refine=3)
+
+
+def test_save_takes_a_psnr_target(rgb):
+    buf = io.BytesIO()
+    Image.fromarray(rgb).save(buf, "JPEGAI", psnr=27.5, refine=0)
+    with Image.open(io.BytesIO(buf.getvalue())) as im:
+        assert psnr_rgb(rgb, np.asarray(im.convert("RGB"))) >= 27.5
+    with pytest.raises(OSError, match="one of bpp, psnr and model_id"):
+        Image.fromarray(rgb).save(io.BytesIO(), "JPEGAI", psnr=27.5, bpp=0.5)

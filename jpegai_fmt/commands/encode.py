@@ -1,4 +1,5 @@
-"""`jpegai-fmt encode IN OUT | IN... --out-dir D [--bpp X | --model-id K --bdl B] [--raw]`: pictures -> JPEG AI."""
+"""`jpegai-fmt encode IN OUT | IN... --out-dir D [--bpp X | --psnr DB | --model-id K --bdl B] [--raw]`: pictures ->
+JPEG AI."""
 from __future__ import annotations
 
 import argparse
@@ -15,13 +16,15 @@ def add_parser(subparsers) -> None:
     p = subparsers.add_parser(
         "encode", help="encode pictures (PNG/JPEG/PPM/TIFF) with our learned codec",
         description="Encode pictures into JPEG AI with this project's own model set. The rate is set by --bpp "
-                    "(searches model_id and beta_displacement_log) or directly by --model-id/--bdl. With "
+                    "(searches model_id and beta_displacement_log), by --psnr (the lowest rate found whose "
+                    "decoded picture reaches that PSNR-RGB) or directly by --model-id/--bdl. With "
                     "--out-dir, every positional is an input and outputs are named INPUT-STEM.jai (.jaic with "
                     "--raw); one progress bar covers all files. Exit code 0 when every file was written, 2 when "
                     "any failed (the others are still written).",
         epilog="examples:\n  jpegai-fmt encode photo.png photo.jai --bpp 0.5\n"
                "  jpegai-fmt encode photo.png photo.jaic --raw --model-id 2 --bdl 100 --threads 8\n"
                "  jpegai-fmt encode shots/*.png --out-dir encoded --bpp 0.25 --json\n"
+               "  jpegai-fmt encode photo.png photo.jai --psnr 32 --json\n"
                "  jpegai-fmt encode photo.png photo.jai --bpp 0.3 --refine 100   # slower, fewer bits",
         formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("paths", nargs="+", metavar="PATH", help="INPUT OUTPUT, or inputs with --out-dir")
@@ -29,6 +32,9 @@ def add_parser(subparsers) -> None:
     rate = p.add_mutually_exclusive_group()
     rate.add_argument("--bpp", type=_rate, help="target codestream bits per pixel (within about 3 %% where the "
                                                 "model set reaches it; the .jai container adds about 300 bytes)")
+    rate.add_argument("--psnr", type=_quality, metavar="DB",
+                      help="target quality: the lowest rate found whose decoded PSNR-RGB reaches DB (a warning "
+                           "where the model set cannot reach it; the highest point found is written then)")
     rate.add_argument("--model-id", type=int, choices=range(4), help="rate regime 0..3 (default 2)")
     p.add_argument("--bdl", type=int_in(-1069, 702), default=0, metavar="B",
                    help="beta_displacement_log with --model-id (-1069..702)")
@@ -67,6 +73,17 @@ def _rate(text: str) -> float:
     return value
 
 
+def _quality(text: str) -> float:
+    """An argparse type: a PSNR target in dB, above 0 and below 100."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not (math.isfinite(value) and 0 < value < 100):
+        raise argparse.ArgumentTypeError(f"{text}: the target must be a PSNR in dB, above 0 and below 100")
+    return value
+
+
 def _steps(text: str) -> int | str:
     """An argparse type: 'auto' or a step count 0..1000."""
     return "auto" if text == "auto" else int_in(0, 1000)(text)
@@ -74,8 +91,9 @@ def _steps(text: str) -> int | str:
 
 def _settings(args):
     from codec.pipeline import EncodeSettings
-    if args.bpp is not None and args.bdl:
-        raise ValueError("--bdl goes with --model-id: --bpp searches model_id and BDL itself")
+    if (args.bpp is not None or args.psnr is not None) and args.bdl:
+        raise ValueError(f"--bdl goes with --model-id: --{'bpp' if args.bpp is not None else 'psnr'} searches "
+                         "model_id and BDL itself")
     try:
         rows, cols = (int(v) for v in args.regions.lower().split("x"))
     except ValueError:
@@ -118,7 +136,7 @@ def run(args) -> int:
         rgb = open_picture(src)
         t0 = time.perf_counter()
         with progress("encoding", enabled=single and not args.json) as tick:
-            data = encode(rgb, bpp=args.bpp, settings=settings, model=model, progress=tick)
+            data = encode(rgb, bpp=args.bpp, psnr=args.psnr, settings=settings, model=model, progress=tick)
         t1 = time.perf_counter()
         write_file(dst, data)
         codestream = codestream_of(data)[1]
@@ -129,17 +147,23 @@ def run(args) -> int:
             info["warning"] = (f"target {args.bpp} bpp out of reach for this picture: nearest {bpp:.4f} bpp "
                                "(the model set's rate range ends there)")
             print(f"jpegai-fmt encode: {src}: {info['warning']}", file=sys.stderr)
-        if args.json:
+        if args.json or args.psnr is not None:
             info["psnr_rgb"] = psnr_rgb(rgb, decode(codestream, model=model).rgb)
+        if args.psnr is not None and info["psnr_rgb"] < args.psnr:
+            info["warning"] = (f"target {args.psnr} dB out of reach for this picture: the best point found gives "
+                               f"{info['psnr_rgb']:.2f} dB (the model set's quality ends there)")
+            print(f"jpegai-fmt encode: {src}: {info['warning']}", file=sys.stderr)
         return info
 
     results = run_all(jobs, work, "encoding", args.json)
     return report(results, "encode", args.json,
                   [("input", "{}"), ("output", "{}"), ("bytes", "{}"), ("bpp", "{:.4f}"), ("model_id", "{}"),
-                   ("bdl", "{}"), ("refine_steps", "{}"), ("encode_s", "{}")],
+                   ("bdl", "{}"), ("refine_steps", "{}"), ("encode_s", "{}")]
+                  + ([("psnr_rgb", "{:.2f}")] if args.psnr is not None else []),
                   lambda r: f"{r['output']}: {r['bytes']} bytes, {r['bpp']:.4f} bpp (codestream), model_id "
                             f"{r['model_id']}, BDL {r['bdl'][0]:+d}{_chroma_bdl(r['bdl'])}, {r['refine_steps']} "
-                            f"refinement steps, {r['encode_s']} s")
+                            f"refinement steps, {r['encode_s']} s"
+                            + (f", {r['psnr_rgb']:.2f} dB PSNR-RGB" if "psnr_rgb" in r else ""))
 
 
 def _chroma_bdl(bdl: list[int]) -> str:
