@@ -87,7 +87,8 @@ def test_grey_input_and_channel_prefix(rgb):
 @pytest.mark.parametrize("array, options, message", [
     (np.zeros((80, 80, 3), np.float32), {}, "uint8"),
     (np.zeros((80, 80, 4), np.uint8), {}, "shape"),
-    (np.zeros((80, 80, 3), np.uint8), {"bpp": 0.5, "model_id": 1}, "either"),
+    (np.zeros((80, 80, 3), np.uint8), {"bpp": 0.5, "model_id": 1}, "one of bpp, psnr and model_id, not bpp and model_id"),
+    (np.zeros((80, 80, 3), np.uint8), {"psnr": 30.0, "bdl": 8}, "bdl goes with model_id"),
     (np.zeros((80, 80, 3), np.uint8), {"bpp": -1.0}, "positive"),
     (np.zeros((80, 80, 3), np.uint8), {"model_id": 7}, "0..3"),
 ])
