@@ -1,6 +1,7 @@
 """`jpegai-inspect FILE`: browse a JPEG AI file (container or raw codestream) in the terminal.
 
-Panes: syntax tree (lazy), hex view, details, findings, statistics and picture preview.
+Panes: syntax tree (lazy), hex view, details, findings, statistics, picture preview, and with
+`--compare B` the differences from a second file.
 Everything shown comes from the one tree of `jpegai_fmt`; broken input opens with its
 damaged parts as error nodes (tolerant parsing)."""
 from __future__ import annotations
@@ -22,6 +23,7 @@ from jpegai_fmt.render import json_default
 from jpegai_fmt.tree import Node
 
 from .details_pane import DetailsPane
+from .diff_pane import DiffTable
 from .document import Document, node_at_byte, validate
 from .findings_pane import FindingsTable
 from .hex_view import BitRuler, HexView
@@ -32,8 +34,8 @@ from .stats_pane import StatsPane
 from .tree_pane import SyntaxTree
 
 CHANNEL_STEP = 8
-TABS = {"1": "hex-tab", "2": "findings-tab", "3": "stats-tab", "4": "preview-tab"}
-FOCUS = {"1": "#hex", "2": "#findings", "3": "#stats"}  # the preview takes no keys of its own
+TABS = {"1": "hex-tab", "2": "findings-tab", "3": "stats-tab", "4": "preview-tab", "5": "diff-tab"}
+FOCUS = {"1": "#hex", "2": "#findings", "3": "#stats", "5": "#diff"}  # the preview takes no keys of its own
 
 
 def tree_json(root: Node) -> bytes:
@@ -58,6 +60,7 @@ class InspectorApp(App):
         Binding("2", "tab('2')", "Findings tab", show=False),
         Binding("3", "tab('3')", "Statistics tab", show=False),
         Binding("4", "tab('4')", "Preview tab", show=False),
+        Binding("5", "tab('5')", "Differences tab (with --compare)", show=False),
         Binding("d", "decode", "Decode preview", show=False),
         Binding("m", "graphics", "Picture mode: half blocks, Kitty, Sixel", show=False),
         Binding("left_square_bracket", "channels('luma', -1)", "Fewer luma channels", key_display="[",
@@ -73,11 +76,14 @@ class InspectorApp(App):
     ]
 
     def __init__(self, doc: Document, *, validate_in_background: bool = True, graphics: str = "halfblock",
-                 graphics_note: str = "", entropy: bool = False) -> None:
+                 graphics_note: str = "", entropy: bool = False, compare: Document | None = None) -> None:
         """`graphics`: how the preview draws the picture (a mode of `resolve_graphics`, which
-        `main` calls before the app starts); half blocks unless asked, so tests stay exact."""
+        `main` calls before the app starts); half blocks unless asked, so tests stay exact. `compare`: a
+        second file whose differences from this one get a tab of their own."""
         super().__init__()
         self.doc = doc
+        self.compare = compare
+        self.differences = doc.differences(compare) if compare is not None else []
         self.graphics = (graphics, graphics_note)
         self.current: Node = doc.root
         self.last_search = ""
@@ -102,6 +108,9 @@ class InspectorApp(App):
                         yield StatsPane(self.doc.root, self.doc.data, id="stats")
                     with TabPane("Preview", id="preview-tab"):
                         yield PreviewPane(self.doc.codestream, self.selection, *self.graphics, id="preview")
+                    if self.compare is not None:
+                        with TabPane(f"Diff {len(self.differences)}", id="diff-tab"):
+                            yield DiffTable(self.differences, id="diff")
                 yield DetailsPane(id="details")
         yield Footer()
 
@@ -150,6 +159,9 @@ class InspectorApp(App):
     def on_findings_table_chosen(self, event: FindingsTable.Chosen) -> None:
         self.jump(self.doc.node_of(event.finding))
 
+    def on_diff_table_chosen(self, event: DiffTable.Chosen) -> None:
+        self.jump(self.doc.node_of_difference(event.difference))
+
     def on_tabbed_content_tab_activated(self, event: TabbedContent.TabActivated) -> None:
         preview = self.query_one(PreviewPane)
         if event.pane.id == "preview-tab" and not preview.requested:
@@ -157,14 +169,21 @@ class InspectorApp(App):
 
     # -- actions ----------------------------------------------------------------------
     def action_help(self) -> None:
-        groups = [("global", [b for b in self.BINDINGS if isinstance(b, Binding)]),
+        comparing = self.compare is not None
+        groups = [("global", [b for b in self.BINDINGS if isinstance(b, Binding) and (comparing or b.key != "5")]),
                   ("syntax tree", [b for b in Tree.BINDINGS if isinstance(b, Binding)]),
                   ("hex view", list(HexView.BINDINGS)),
                   ("findings", [Binding("enter", "select", "Jump to the finding's node (or click)")])]
+        if comparing:
+            groups.append(("differences", [Binding("enter", "select", "Jump to the element in this file "
+                                                                      "(or where the other file's extra one stands)")]))
         self.push_screen(HelpScreen(groups))
 
     def action_tab(self, key: str) -> None:
         """Show a tab and give the keyboard to what it holds (so Enter picks a finding, arrows move in hex)."""
+        if key == "5" and self.compare is None:
+            self.notify("no file to compare with: run jpegai-inspect A --compare B", severity="warning")
+            return
         self.query_one(TabbedContent).active = TABS[key]
         if key in FOCUS:
             self.query_one(FOCUS[key]).focus()
@@ -283,21 +302,26 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--graphics", choices=GRAPHICS, default="auto",
                         help="how the preview draws the picture: Kitty graphics or Sixel where the terminal "
                              "has them (auto, the default), or forced; halfblock works everywhere")
+    parser.add_argument("--compare", metavar="B", help="a second file: a tab lists where it differs from FILE "
+                                                          "(as `jpegai-fmt diff FILE B`), Enter jumps there")
     parser.add_argument("--entropy", action="store_true",
                         help="the background validator also entropy-decodes the payloads, for the rules only "
                              "decoding finds (SOQ-003, THR-004)")
     args = parser.parse_args(argv)
-    try:
-        doc = Document.open(args.file)
-    except OSError as err:
-        print(f"jpegai-inspect: cannot read {args.file}: {err.strerror}", file=sys.stderr)
-        return 2
+    docs = []
+    for path in filter(None, (args.file, args.compare)):
+        try:
+            docs.append(Document.open(path))
+        except OSError as err:
+            print(f"jpegai-inspect: cannot read {path}: {err.strerror}", file=sys.stderr)
+            return 2
+    doc, compare = docs[0], (docs[1] if len(docs) > 1 else None)
     if not has_terminal():
         print("jpegai-inspect: needs a terminal on stdin and stdout (it is interactive); for a text or JSON "
               f"view use `jpegai-fmt dump {args.file}` or `jpegai-fmt info --json {args.file}`", file=sys.stderr)
         return 2
     mode, note = resolve_graphics(args.graphics)  # before Textual owns the terminal
-    InspectorApp(doc, graphics=mode, graphics_note=note, entropy=args.entropy).run()
+    InspectorApp(doc, graphics=mode, graphics_note=note, entropy=args.entropy, compare=compare).run()
     return 0
 
 

@@ -67,6 +67,7 @@ class Document:
     root: Node
     findings: list[Finding] = field(default_factory=list)
     _owner: dict[int, Node] = field(default_factory=dict, repr=False)
+    _compared: Node | None = field(default=None, repr=False)     # the subtree `differences` compared
 
     @classmethod
     def open(cls, path: str | os.PathLike) -> "Document":
@@ -105,6 +106,30 @@ class Document:
         if finding.byte_offset is not None:
             return node_at_byte(self.root, finding.byte_offset)
         return self.root
+
+    def differences(self, other: "Document") -> list:
+        """`jpegai_fmt.compare.diff` of this file against `other`: whole trees for two files of one kind, their
+        codestreams for a .jai file against a raw codestream (as `jpegai-fmt diff` does)."""
+        from jpegai_fmt.compare import diff
+        from jpegai_fmt.paths import codestream_root
+        a, b = self.root, other.root
+        if (a.name == "file") != (b.name == "file"):
+            a, b = codestream_root(a), codestream_root(b)
+        self._compared = a
+        return diff(a, b)
+
+    def node_of_difference(self, difference) -> Node:
+        """The element of this file a difference is about; for one only the other file has, the deepest
+        element of this file on its path (where it would stand)."""
+        if difference.a is not None:
+            return difference.a
+        node, parts = self._compared or self.root, difference.path.split("/")[:-1]
+        for part in parts:
+            child = node.get(part)
+            if child is None:
+                break
+            node = child
+        return node
 
     def _by_suffix(self, path: str) -> Node | None:
         """A codestream finding path is relative to the codestream, which a container nests deeper."""
