@@ -237,18 +237,22 @@ def fixed_z(im: IntegerModel, c: int, model_id: int) -> np.ndarray:
     return np.where(masses.max(1) == 255, masses.argmax(1) - Z_MAX, FREE_Z)
 
 
+def decoded_latents(an: Analysis, s: EncodeSettings) -> list:
+    """The latents (1, C, h, w) per component that a decoder of the stream at the settings' point synthesises
+    from: mu plus the coded residual over the gain, with the decoder's arithmetic."""
+    import torch
+    im = integer_model()
+    return [dequantise(torch.from_numpy(an.hyper(s.model_id).mu[c]), coded_residual(an, c, s, im)[1],
+                       im.gains[c][s.model_id], s.bdl[c]).unsqueeze(0) for c in (0, 1)]
+
+
 def with_post_filter(model, rgb: np.ndarray, an: Analysis, s: EncodeSettings) -> Analysis:
     """The analysis with TON fields fitted for the operating point of `s`: the decoder's own latents and
     planes (same arithmetic, same stripes) against the source, so the filter is fitted to what decodes."""
     import torch
 
     from .colour import rgb_to_ycbcr
-    im = integer_model()
-    lat = []
-    for c in (0, 1):
-        r = coded_residual(an, c, s, im)[1]
-        lat.append(dequantise(torch.from_numpy(an.hyper(s.model_id).mu[c]), r, im.gains[c][s.model_id],
-                              s.bdl[c]).unsqueeze(0))
+    lat = decoded_latents(an, s)
     with torch.no_grad():
         luma, chroma = synthesise_planes(model, lat[0], lat[1])
         source = rgb_to_ycbcr(_to_tensor(rgb, an.coded))[0].numpy()
@@ -623,12 +627,7 @@ def decoded_psnr(model, rgb: np.ndarray, an: Analysis, s: EncodeSettings) -> flo
     import torch
 
     from .metrics import psnr_rgb
-    im = integer_model()
-    lat = []
-    for c in (0, 1):
-        r = coded_residual(an, c, s, im)[1]
-        lat.append(dequantise(torch.from_numpy(an.hyper(s.model_id).mu[c]), r, im.gains[c][s.model_id],
-                              s.bdl[c]).unsqueeze(0))
+    lat = decoded_latents(an, s)
     with torch.no_grad():
         out = synthesise(model, lat[0], lat[1], an.ton)
     return psnr_rgb(rgb, out[:an.height, :an.width])
