@@ -4,6 +4,7 @@ from __future__ import annotations
 import argparse
 
 from ..render import Block, print_blocks, print_json, value_text
+from . import add_reading_options
 
 SIGN = {"value": "~", "payload": "~", "only_a": "-", "only_b": "+"}
 
@@ -25,8 +26,7 @@ def add_parser(subparsers) -> None:
     p.add_argument("--codestream", action="store_true",
                    help="compare only the codestreams of two .jai files, not their boxes")
     p.add_argument("--json", action="store_true", help="the differences as JSON")
-    p.add_argument("--lenient", action="store_true", help="compare what can be read of damaged files")
-    p.add_argument("--syntax", choices=["auto", "is", "dis"], default="auto", help="PIH syntax (default: auto)")
+    add_reading_options(p, "compare what can be read of damaged files")
     p.set_defaults(run=run)
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 import argparse
 
 from ..render import keyed, print_json, print_tree
+from . import add_reading_options
 
 
 def add_parser(subparsers) -> None:
@@ -20,8 +21,7 @@ def add_parser(subparsers) -> None:
     p.add_argument("file", metavar="FILE")
     p.add_argument("path", metavar="PATH", nargs="?", help="only this element and what it holds")
     p.add_argument("--json", action="store_true", help="JSON tree, children keyed by snake_case field names")
-    p.add_argument("--lenient", action="store_true", help="dump what can be read of a damaged file")
-    p.add_argument("--syntax", choices=["auto", "is", "dis"], default="auto", help="PIH syntax (default: auto)")
+    add_reading_options(p, "dump what can be read of a damaged file")
     p.set_defaults(run=run)
 
 

@@ -5,6 +5,7 @@ import argparse
 
 from ..errors import BuildError
 from ..render import Block, finding_line, print_blocks, print_json, value_text
+from . import add_reading_options
 
 
 def add_parser(subparsers) -> None:
@@ -27,8 +28,7 @@ def add_parser(subparsers) -> None:
     p.add_argument("--remove", action="append", default=[], metavar="PATH",
                    help="remove an element (a segment, a group, an optional field); repeatable")
     p.add_argument("--json", action="store_true", help="print the edits and the new file's findings as JSON")
-    p.add_argument("--lenient", action="store_true", help="read a damaged input as far as it goes")
-    p.add_argument("--syntax", choices=["auto", "is", "dis"], default="auto", help="PIH syntax (default: auto)")
+    add_reading_options(p, "read a damaged input as far as it goes")
     p.set_defaults(run=run)
 
 

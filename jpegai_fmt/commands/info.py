@@ -13,6 +13,7 @@ from ..pih import PictureHeader
 from ..render import Block, print_blocks, print_findings, print_json
 from ..tables import CONSTANTS, PROFILES
 from ..tree import Node
+from . import add_reading_options
 
 FORMATS = CONSTANTS["subsampling_formats"]
 TRANSFORMS = CONSTANTS["colour_transforms"]
@@ -28,8 +29,7 @@ def add_parser(subparsers) -> None:
                                      "  jpegai-fmt info damaged.jai --lenient --json",
                               formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("file", metavar="FILE")
-    p.add_argument("--lenient", action="store_true", help="summarise what can be read of a damaged file")
-    p.add_argument("--syntax", choices=["auto", "is", "dis"], default="auto", help="PIH syntax (default: auto)")
+    add_reading_options(p, "summarise what can be read of a damaged file")
     p.add_argument("--json", action="store_true", help="the summary as JSON")
     p.set_defaults(run=run)
 

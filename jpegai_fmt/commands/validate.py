@@ -10,6 +10,7 @@ import sys
 
 from ..errors import JpegAiError
 from ..render import print_findings, print_json
+from . import add_reading_options
 
 
 def add_parser(subparsers) -> None:
@@ -27,9 +28,7 @@ def add_parser(subparsers) -> None:
     p.add_argument("--suite", metavar="DIR", help="run the conformance manifest DIR/manifest.json instead "
                                                    "(pass/fail per stream and totals; docs/conformance.md)")
     p.add_argument("--json", action="store_true", help="one JSON document with every file's findings")
-    p.add_argument("--lenient", action="store_true",
-                   help="report what the reference decoder tolerates as warnings (docs/validation.md)")
-    p.add_argument("--syntax", choices=["auto", "is", "dis"], default="auto", help="PIH syntax (default: auto)")
+    add_reading_options(p, "report what the reference decoder tolerates as warnings (docs/validation.md)")
     p.add_argument("--entropy", action="store_true",
                    help="also entropy-decode the payloads, for the rules only decoding finds (SOQ-003, THR-004); "
                         "needs the codec (torch) and takes longer")
