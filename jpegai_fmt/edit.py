@@ -32,8 +32,8 @@ def edit(source, *, set_values: dict[str, Any] | None = None, remove: Iterable[s
     Paths are those of `dump` (a repeated name as name#2), relative to the codestream; in a .jai file the
     full path through the item (mdat/item[1]/PIH/...) is accepted too, box fields are not (the container
     writer owns them). A value may be given as text (`jpegai-fmt edit --set`), converted to the field's type:
-    integers in any base Python reads (0x1F), lists as JSON, bytes as hex. Raises BuildError, naming the path,
-    when a path does not exist or a value cannot be written."""
+    integers in any base Python reads (0x1F), lists as JSON, bytes as hex. Raises PathError where a path names
+    no element (or a box's), BuildError where a value cannot be written; both name the path."""
     from .api import build, load, parse
     data, _ = load(source)
     tree = parse(data, syntax=syntax, lenient=lenient)
