@@ -1,6 +1,9 @@
 """`jpegai-fmt diff` and `jpegai_fmt.compare.diff`: element-by-element differences between real streams."""
 import json
 import os
+import re
+
+import pytest
 
 from jpegai_fmt import parse
 from jpegai_fmt.cli import main
@@ -132,3 +135,33 @@ def test_elements_one_side_lacks_are_listed_where_they_stand():
     assert found == [("x", "only_b"), ("b", "only_a"), ("y", "only_b"), ("z", "only_b"), ("d", "only_a"),
                      ("e", "only_a")]
     assert diff(tree("ab"), tree("ba")) == [] and [d.path for d in diff(tree("aa"), tree("a"))] == ["a#2"]
+
+
+EXTRACT_MAY_CHANGE = {"PIH/component[]/num_chs:value", "UDI/substream_size:value", "UDI/user_data:payload",
+                      "SORP/substream_size:value", "SORS/substream_size:value",
+                      "SORP/region[]/thread[]:payload", "SORS/region[]/thread[]:payload",
+                      "SORP/region[]/thread_size_deltas:value", "SORS/region[]/thread_size_deltas:value",
+                      "SORP/region_sizes:value", "SORS/region_sizes:value"}
+
+
+@pytest.mark.parametrize("name", ["enc-threads-16", "enc-regions-dependent", "enc-regions-independent-t8",
+                                  "enc-post-filter"])
+def test_a_channel_cut_changes_only_what_extraction_may_change(name):
+    from jpegai_fmt.extract import extract
+    data = open(sample(f"{name}.jaic"), "rb").read()
+    cut, _ = extract(data, luma_channels=24, chroma_channels=8)
+    found = diff(parse(data), parse(cut))
+    # indices dropped ([3] -> []); independent regions' segments (SORP[k]) count as their marker
+    changed = {re.sub(r"^(SOR[PS])\[\]", r"\1", re.sub(r"\[\d+\]", "[]", d.path)) + ":" + d.change for d in found}
+    assert changed <= EXTRACT_MAY_CHANGE and "PIH/component[]/num_chs:value" in changed
+    threads = [d for d in found if d.change == "payload" and "/thread[" in d.path]
+    assert threads
+    for d in threads:                                # ANS is LIFO: a cut keeps the end of each thread's range
+        assert payload(d.a).endswith(payload(d.b)) and len(payload(d.b)) < len(payload(d.a))
+
+
+def payload(node: Node) -> bytes:
+    root = node
+    while root.parent is not None:
+        root = root.parent
+    return root.source[node.byte_offset:node.byte_end]
