@@ -15,6 +15,7 @@ from .codestream import Codestream, build_codestream, parse_codestream
 from .errors import BuildError, JpegAiError, ParseError
 from .layout import build_dependent_residual, build_independent_residual, build_memory
 from .markers import BARE, MAGIC, Marker
+from .paths import codestream_item
 from .pih import PictureHeader, build_pih, parse_pih
 from .rdi import build_rdi
 from .rules import apply_policy, check_codestream
@@ -126,7 +127,7 @@ def validate(source, *, syntax: str = "auto", lenient: bool = False, entropy: bo
     findings are those of the parse and the codestream item is validated as edited.
     """
     if isinstance(source, Node):
-        item = _codestream_item(source) if source.name == "file" else None
+        item = codestream_item(source) if source.name == "file" else None
         try:
             data = build(item if item is not None else source)
         except JpegAiError as err:           # point at the edited field, where the tree still has it
@@ -161,13 +162,6 @@ def validate(source, *, syntax: str = "auto", lenient: bool = False, entropy: bo
         if ext is not None:
             findings.append(ext)
     return findings
-
-
-def _codestream_item(root: Node) -> Node | None:
-    """The item node of a `.jai` tree that holds the primary codestream (its segments hang under it)."""
-    from .container.tables import LAYOUT
-    return next((n for n in root.walk() if n.name.startswith("item[") and n.value == LAYOUT["item_type"]
-                 and n.children), None)
 
 
 def _strict_findings(data: bytes, syntax: str, entropy: bool) -> list[Finding]:

@@ -9,13 +9,19 @@ from .errors import PathError
 from .tree import Node
 
 
+def codestream_item(root: Node) -> Node | None:
+    """The item node of a `.jai` tree that holds the primary codestream (its segments hang under it)."""
+    from .container.tables import LAYOUT
+    return next((n for n in root.walk() if n.name.startswith("item[") and n.value == LAYOUT["item_type"]
+                 and n.children), None)
+
+
 def codestream_root(root: Node) -> Node:
     """The node whose children are the codestream's segments: the root of a raw codestream's tree, the
     primary codestream item of a .jai file's tree (the root itself where the file holds none)."""
     if root.name != "file":
         return root
-    from .api import _codestream_item
-    return _codestream_item(root) or root
+    return codestream_item(root) or root
 
 
 def locate(tree: Node, path: str, boxes: bool = True) -> Node:
