@@ -6,21 +6,10 @@ from rich.text import Text
 from textual.message import Message
 from textual.widgets import DataTable
 
-from jpegai_fmt.compare import Difference
-from jpegai_fmt.render import value_text
+from jpegai_fmt.compare import Difference, side_text
 
 SIGN = {"value": ("~", "bold yellow"), "payload": ("~", "bold yellow"), "only_a": ("-", "bold red"),
         "only_b": ("+", "bold green")}
-
-
-def side(diff: Difference, which: str) -> str:
-    node = diff.a if which == "a" else diff.b
-    if node is None:
-        return "(absent)"
-    if diff.change == "payload" or node.value is None or node.children:
-        return f"{node.kind}, {node.bit_length // 8 if node.bit_length % 8 == 0 else node.bit_length} " \
-               f"{'bytes' if node.bit_length % 8 == 0 else 'bits'}"
-    return value_text(node.value, 24)
 
 
 class DiffTable(DataTable):
@@ -39,7 +28,7 @@ class DiffTable(DataTable):
         self.add_columns("", "path", "A", "B", "note")
         for i, d in enumerate(self.differences):
             sign, style = SIGN[d.change]
-            self.add_row(Text(sign, style), d.path, side(d, "a"), side(d, "b"), d.detail, key=str(i))
+            self.add_row(Text(sign, style), d.path, side_text(d.a, 24), side_text(d.b, 24), d.detail, key=str(i))
 
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
         event.stop()

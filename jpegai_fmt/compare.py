@@ -37,6 +37,18 @@ class Difference:
                 "detail": self.detail}
 
 
+def side_text(node: Node | None, limit: int = 48) -> str:
+    """One side of a difference as the CLI and the inspector show it: a field's value; a payload's or a
+    subtree's kind and size; '(absent)'."""
+    from .render import value_text
+    if node is None:
+        return "(absent)"
+    if node.value is not None and not node.children:
+        return value_text(node.value, limit)
+    size = f"{node.bit_length // 8:,} bytes" if node.bit_length % 8 == 0 else f"{node.bit_length:,} bits"
+    return f"{node.kind}, {size}" if node.value is None else f"{value_text(node.value, limit)} ({node.kind}, {size})"
+
+
 def diff(a: Node, b: Node) -> list[Difference]:
     """Every difference below trees `a` and `b` (each a parse result, or a subtree of one, such as the
     codestream item of a .jai file), in tree order; paths are relative to `a` and `b`, whose own values are not

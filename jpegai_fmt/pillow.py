@@ -5,9 +5,10 @@
     im.save("photo.jai", bpp=0.5)        # .jai = HEIF-based file, .jaic = raw codestream
 
 Opening reads the picture header (display size, mode RGB); decoding waits for `.load()`. Save options:
-`bpp` (target rate), `psnr` (target PSNR-RGB in dB) or `model_id` (0..3) with `bdl`, `threads`, `refine` (latent refinement steps, default
-"auto"), `container` (default: by extension), `exif`, `xmp`, `icc_profile` (container only). Only streams made
-with our model set decode; others open (size, header info) but `.load()` raises `ModelMismatchError`.
+`bpp` (target rate), `psnr` (target PSNR-RGB in dB) or `model_id` (0..3) with `bdl`, `threads`, `refine`
+(latent refinement steps, default "auto"), `container` (default: by extension), `exif`, `xmp`, `icc_profile`
+(container only). Only streams made with our model set decode; others open (size, header info) but `.load()`
+raises `ModelMismatchError`.
 """
 from __future__ import annotations
 

@@ -70,7 +70,8 @@ def test_unaligned_payload_bits_are_compared_as_bits():
         return root
     assert diff(tree(bytes([0b11101010, 0b10101111])), tree(bytes([0b00001010, 0b10101110]))) == []
     found = diff(tree(bytes([0b00001010, 0b10101000])), tree(bytes([0b00001010, 0b10111000])))
-    assert [(d.path, d.change, d.detail) for d in found] == [("p", "payload", "first difference at byte 1 of the payload")]
+    assert [(d.path, d.change, d.detail) for d in found] == [
+        ("p", "payload", "first difference at byte 1 of the payload")]
 
 
 def test_cli_exit_codes_text_and_json(tmp_path, capsys):

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import argparse
 
-from ..render import Block, print_blocks, print_json, value_text
+from ..render import Block, print_blocks, print_json
 from . import add_reading_options
 
 SIGN = {"value": "~", "payload": "~", "only_a": "-", "only_b": "+"}
@@ -32,7 +32,7 @@ def add_parser(subparsers) -> None:
 
 def run(args) -> int:
     from .. import parse
-    from ..compare import CHANGES, diff
+    from ..compare import CHANGES, diff, side_text
     from ..paths import codestream_root
     a = parse(args.file_a, syntax=args.syntax, lenient=args.lenient)
     b = parse(args.file_b, syntax=args.syntax, lenient=args.lenient)
@@ -48,22 +48,12 @@ def run(args) -> int:
     if not found:
         print(f"{args.file_a} and {args.file_b}: no differences ({scope}: same syntax, same payload bits)")
         return 0
-    rows = [(SIGN[d.change], d.path, _side(d.a), _side(d.b), _bit(d.a), _bit(d.b), d.detail) for d in found]
+    rows = [(SIGN[d.change], d.path, side_text(d.a), side_text(d.b), _bit(d.a), _bit(d.b), d.detail) for d in found]
     print_blocks([Block(f"A {args.file_a}, B {args.file_b} ({scope})", rows,
                         headers=("", "path", "A", "B", "bit A", "bit B", "note"))])
     print(f"{_count(len(found), 'difference')}: {_count(counts['value'], 'value')}, "
           f"{_count(counts['payload'], 'payload')}, {counts['only_a']} only in A, {counts['only_b']} only in B")
     return 1
-
-
-def _side(node) -> str:
-    """A field's value; for a payload or a subtree, its kind and size."""
-    if node is None:
-        return "(absent)"
-    if node.value is not None and not node.children:
-        return value_text(node.value)
-    size = f"{node.bit_length // 8:,} bytes" if node.bit_length % 8 == 0 else f"{node.bit_length:,} bits"
-    return f"{node.kind}, {size}" if node.value is None else f"{value_text(node.value)} ({node.kind}, {size})"
 
 
 def _count(n: int, noun: str) -> str:
