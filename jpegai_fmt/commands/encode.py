@@ -62,26 +62,21 @@ def add_parser(subparsers) -> None:
     p.set_defaults(run=run)
 
 
-def _rate(text: str) -> float:
-    """An argparse type: a positive, finite bits-per-pixel target."""
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
-    if not (math.isfinite(value) and value > 0):
-        raise argparse.ArgumentTypeError(f"{text}: the target must be a positive number of bits per pixel")
-    return value
+def _target(ok, must: str):
+    """An argparse type: a finite number for which `ok` holds (a rate or quality target)."""
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+        if not (math.isfinite(value) and ok(value)):
+            raise argparse.ArgumentTypeError(f"{text}: the target must be {must}")
+        return value
+    return parse
 
 
-def _quality(text: str) -> float:
-    """An argparse type: a PSNR target in dB, above 0 and below 100."""
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
-    if not (math.isfinite(value) and 0 < value < 100):
-        raise argparse.ArgumentTypeError(f"{text}: the target must be a PSNR in dB, above 0 and below 100")
-    return value
+_rate = _target(lambda v: v > 0, "a positive number of bits per pixel")
+_quality = _target(lambda v: 0 < v < 100, "a PSNR in dB, above 0 and below 100")
 
 
 def _steps(text: str) -> int | str:
