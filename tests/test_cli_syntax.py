@@ -93,3 +93,32 @@ def test_syntax_commands_do_not_import_torch(files):
             "except SystemExit as e:\n    print('exit', e.code, 'torch' in sys.modules)") % files["good"]
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True).stdout
     assert out.strip().endswith("exit 0 False")
+
+
+SAMPLES = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "samples")
+
+
+def test_warnings_as_errors_and_ignored_rules_make_a_ci_gate(capsys):
+    warned = os.path.join(SAMPLES, "rules", "rdi-002-cicp.jaic")
+    assert main(["validate", warned]) == 0
+    assert main(["validate", "-W", warned]) == 1
+    assert main(["validate", "-W", "--ignore", "rdi-002", warned]) == 0
+    out = capsys.readouterr().out
+    assert "invalid (0 errors, 1 warnings" in out and "valid (0 errors, 0 warnings, 1 info, 1 ignored)" in out
+    assert main(["validate", "--json", "--ignore", "UDI-*,RDI-*", warned]) == 0
+    result = json.loads(capsys.readouterr().out)[0]
+    assert result["findings"] == [] and result["ignored"] == 2
+    broken = os.path.join(SAMPLES, "rules", "prf-002-level.jaic")
+    assert main(["validate", "--ignore", "RDI-002", broken]) == 1      # errors of other rules still count
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--ignore", "UDI-01"], "no such rule id (did you mean UDI-001"),
+    (["--ignore", "XYZ-*"], "no such rule id"),
+    (["--suite", "samples", "-W"], "--ignore and -W judge files"),
+])
+def test_ignore_and_warnings_options_are_checked(capsys, argv, message):
+    files = [] if "--suite" in argv else [os.path.join(SAMPLES, "valid", "enc-model-0.jaic")]
+    assert main(["validate", *argv, *files]) == 2
+    err = capsys.readouterr().err
+    assert message in err and err.count("\n") == 1
