@@ -122,3 +122,18 @@ def test_ignore_and_warnings_options_are_checked(capsys, argv, message):
     assert main(["validate", *argv, *files]) == 2
     err = capsys.readouterr().err
     assert message in err and err.count("\n") == 1
+
+
+def test_info_on_several_files_gives_one_row_each(files, capsys):
+    assert main(["info", files["good"], files["jai"]]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[0] == "info: 2 of 2 files" and "model_id" in out[1] and "level" in out[1]
+    rows = [line.split() for line in out[2:]]
+    assert [r[0] for r in rows] == [files["good"], files["jai"]] and [r[1] for r in rows] == ["codestream", "container"]
+    assert all(r[2] == "1024x512" and r[-2:] == ["0", "0"] for r in rows)
+    assert main(["info", "--json", files["good"], files["junk"], files["jai"]]) == 2
+    out, err = capsys.readouterr()
+    result = json.loads(out)
+    assert [r.get("error", "") != "" for r in result] == [False, True, False]
+    assert result[2]["header"]["kind"] == "container" and err.startswith(f"jpegai-fmt info: {files['junk']}: ")
+    assert main(["info", files["good"], files["cut"]]) == 2              # strict: the truncated one is unreadable

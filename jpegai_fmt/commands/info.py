@@ -1,8 +1,10 @@
-"""`jpegai-fmt info FILE`: a summary of a codestream or .jai file: picture, profile and
-level (and what they allow), model, tools, threads, regions, segments, boxes, findings."""
+"""`jpegai-fmt info FILE...`: a summary of a codestream or .jai file: picture, profile and
+level (and what they allow), model, tools, threads, regions, segments, boxes, findings; for several
+files, one table row each."""
 from __future__ import annotations
 
 import argparse
+import sys
 
 from ..api import load, read_codestream, sniff
 from ..codestream import Codestream
@@ -23,12 +25,14 @@ SYNTHESIS = PROFILES["synthesis_transforms"]
 def add_parser(subparsers) -> None:
     p = subparsers.add_parser("info", help="summarise a codestream or .jai file",
                               description="Picture size (coded and display), bit depth, chroma formats, profile "
-                                          "and level, model, BDL, tools, threads, regions, segments and boxes.",
-                              epilog="examples:\n  jpegai-fmt info photo.jai\n"
+                                          "and level, model, BDL, tools, threads, regions, segments and boxes. "
+                                          "Several files: one row each (size, bytes, bpp, model_id, BDL, level, "
+                                          "findings); exit 2 when one cannot be read, else 1 when one is invalid.",
+                              epilog="examples:\n  jpegai-fmt info photo.jai\n  jpegai-fmt info encoded/*.jai\n"
                                      "  jpegai-fmt info stream.jaic --syntax dis\n"
                                      "  jpegai-fmt info damaged.jai --lenient --json",
                               formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("file", metavar="FILE")
+    p.add_argument("files", nargs="+", metavar="FILE")
     add_reading_options(p, "summarise what can be read of a damaged file")
     p.add_argument("--json", action="store_true", help="the summary as JSON")
     p.set_defaults(run=run)
@@ -165,9 +169,56 @@ def _codestream_offset(root: Node) -> int:
 
 
 def run(args) -> int:
-    data, _ = load(args.file)
+    if len(args.files) == 1:
+        blocks, findings, header = summary(args.files[0], args)
+        counts = {s: sum(f.severity == s for f in findings) for s in "EWI"}
+        if args.json:
+            print_json(_json(blocks, findings, header))
+        else:
+            print_blocks(blocks)
+            print_findings([f for f in findings if f.severity != "I"])
+        return 1 if counts["E"] else 0
+    results, errors = [], {}
+    for path in args.files:
+        try:
+            results.append((path, *summary(path, args)))
+        except (JpegAiError, OSError) as err:
+            errors[path] = str(err)
+            print(f"jpegai-fmt info: {path}: {err}", file=sys.stderr)
+            results.append((path, None, None, None))
+    if args.json:
+        print_json([{"file": path, "error": errors[path]} if blocks is None else _json(blocks, findings, header)
+                    for path, blocks, findings, header in results])
+    else:
+        rows = [_row(path, findings, header) for path, _, findings, header in results if findings is not None]
+        print_blocks([Block(f"info: {len(rows)} of {len(results)} files", rows,
+                            ("file", "kind", "size", "bytes", "bpp", "model_id", "BDL", "level", "E", "W"))])
+    if any(blocks is None for _, blocks, _, _ in results):
+        return 2
+    return 1 if any(f.severity == "E" for _, _, findings, _ in results for f in findings) else 0
+
+
+def _json(blocks: list[Block], findings, header: dict) -> dict:
+    return ({b.title: ([dict(zip(b.headers, r)) for r in b.rows] if b.headers else dict(b.rows)) for b in blocks}
+            | {"header": header, "findings": [f.to_dict() for f in findings]})
+
+
+def _row(path: str, findings, header: dict) -> tuple:
+    """One file's table row: what tells streams in a folder apart."""
+    counts = [sum(f.severity == s for f in findings) for s in "EW"]
+    if not header:
+        return (path, "?", "", "", "", "", "", "", *counts)
+    bdl = header["bdl"]
+    return (path, header["kind"], f"{header['width']}x{header['height']}", header["file_size"],
+            f"{header['bpp']:.4f}", header["model_id"], bdl[0] if bdl[0] == bdl[1] else f"{bdl[0]}/{bdl[1]}",
+            header["level_idc"], *counts)
+
+
+def summary(path: str, args) -> tuple[list[Block], list, dict]:
+    """(blocks for people, findings, typed header values) of one file."""
+    data, _ = load(path)
     kind = sniff(data)
-    blocks = [Block("File", [("file", args.file), ("bytes", len(data)),
+    blocks = [Block("File", [("file", path), ("bytes", len(data)),
                              ("kind", {"codestream": "raw codestream", "container": "HEIF-based .jai file"}
                               .get(kind, "unknown"))])]
     base, cs, cs_bytes = 0, None, data
@@ -190,7 +241,6 @@ def run(args) -> int:
     else:
         from .. import parse
         parse(data)  # raises the one-line "not a JPEG AI file" error
-        return 2
     if cs is not None and cs.pih is not None:
         blocks += [picture_block(cs.pih), profile_block(cs.pih), tools_block(cs.pih, cs.ton),
                    threads_regions_block(cs.pih)]
@@ -198,14 +248,8 @@ def run(args) -> int:
         blocks.append(segments_block(cs, base))
     counts = {s: sum(f.severity == s for f in findings) for s in "EWI"}
     blocks.append(Block("Findings", [("errors", counts["E"]), ("warnings", counts["W"]), ("info", counts["I"])]))
-    if args.json:
-        header = {}
-        if cs is not None and cs.pih is not None:   # typed values; the blocks above are worded for people
-            from ..picture import image_info
-            header = image_info(cs, kind=kind, file_size=len(data), codestream=cs_bytes).to_dict()
-        print_json({b.title: ([dict(zip(b.headers, r)) for r in b.rows] if b.headers else dict(b.rows))
-                    for b in blocks} | {"header": header, "findings": [f.to_dict() for f in findings]})
-    else:
-        print_blocks(blocks)
-        print_findings([f for f in findings if f.severity != "I"])
-    return 1 if counts["E"] else 0
+    header = {}
+    if cs is not None and cs.pih is not None:   # typed values; the blocks above are worded for people
+        from ..picture import image_info
+        header = image_info(cs, kind=kind, file_size=len(data), codestream=cs_bytes).to_dict()
+    return blocks, findings, header
