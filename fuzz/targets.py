@@ -66,7 +66,8 @@ def target_validate(data: bytes) -> None:
         _try(edit, data, set_values={"PIH/model_id": model.value}, lenient=True)
     with _tempfile(data) as path:
         for command in (info, dump):
-            _try(_quiet, command.run, SimpleNamespace(file=path, syntax="auto", lenient=True, json=True))
+            _try(_quiet, command.run, SimpleNamespace(file=path, files=[path], path=None, syntax="auto", lenient=True,
+                                                      json=True))
 
 
 def target_extract(data: bytes) -> None:

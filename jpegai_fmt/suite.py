@@ -8,16 +8,14 @@ A stream passes when
 """
 from __future__ import annotations
 
-import contextlib
-import io
 import json
 import os
 import re
 import sys
 from dataclasses import dataclass, field
-from types import SimpleNamespace
 
 from .errors import JpegAiError, ParseError
+from .render import json_default
 
 SYNTHESIS = {"SOP": 0, "BOP": 1, "HOP": 2}
 # info's "Tools" rows -> the manifest's tool names
@@ -65,12 +63,9 @@ def _entry_problem(entry) -> str | None:
 
 
 def info_json(path: str) -> dict:
-    """What `jpegai-fmt info --json PATH` prints, run in this process."""
+    """What `jpegai-fmt info --json --lenient PATH` prints (as JSON turns it: tuples as lists, bytes as hex)."""
     from .commands import info
-    out = io.StringIO()
-    with contextlib.redirect_stdout(out):
-        info.run(SimpleNamespace(file=path, syntax="auto", lenient=True, json=True))
-    return json.loads(out.getvalue())
+    return json.loads(json.dumps(info.json_summary(path, lenient=True), default=json_default))
 
 
 def _ints(text: str) -> list[int]:

@@ -170,7 +170,7 @@ def _codestream_offset(root: Node) -> int:
 
 def run(args) -> int:
     if len(args.files) == 1:
-        blocks, findings, header = summary(args.files[0], args)
+        blocks, findings, header = summary(args.files[0], args.syntax, args.lenient)
         counts = {s: sum(f.severity == s for f in findings) for s in "EWI"}
         if args.json:
             print_json(_json(blocks, findings, header))
@@ -181,7 +181,7 @@ def run(args) -> int:
     results, errors = [], {}
     for path in args.files:
         try:
-            results.append((path, *summary(path, args)))
+            results.append((path, *summary(path, args.syntax, args.lenient)))
         except (JpegAiError, OSError) as err:
             errors[path] = str(err)
             print(f"jpegai-fmt info: {path}: {err}", file=sys.stderr)
@@ -196,6 +196,11 @@ def run(args) -> int:
     if any(blocks is None for _, blocks, _, _ in results):
         return 2
     return 1 if any(f.severity == "E" for _, _, findings, _ in results for f in findings) else 0
+
+
+def json_summary(path: str, syntax: str = "auto", lenient: bool = False) -> dict:
+    """What `jpegai-fmt info --json PATH` prints, as a dict."""
+    return _json(*summary(path, syntax, lenient))
 
 
 def _json(blocks: list[Block], findings, header: dict) -> dict:
@@ -214,7 +219,7 @@ def _row(path: str, findings, header: dict) -> tuple:
             header["level_idc"], *counts)
 
 
-def summary(path: str, args) -> tuple[list[Block], list, dict]:
+def summary(path: str, syntax: str = "auto", lenient: bool = False) -> tuple[list[Block], list, dict]:
     """(blocks for people, findings, typed header values) of one file."""
     data, _ = load(path)
     kind = sniff(data)
@@ -225,18 +230,18 @@ def summary(path: str, args) -> tuple[list[Block], list, dict]:
     if kind == "container":
         from .. import parse
         from ..container import unwrap
-        root = parse(data, syntax=args.syntax, lenient=args.lenient)
+        root = parse(data, syntax=syntax, lenient=lenient)
         blocks.append(boxes_block(root))
         findings = root.all_findings()
         base = _codestream_offset(root)
         try:                                # as strict or lenient as a raw codestream would be read
             cs_bytes = unwrap(data)
-            cs = read_codestream(cs_bytes, syntax=args.syntax, lenient=args.lenient)
+            cs = read_codestream(cs_bytes, syntax=syntax, lenient=lenient)
         except JpegAiError:
-            if not args.lenient:
+            if not lenient:
                 raise                       # lenient: the boxes and their findings are what can be read
     elif kind == "codestream":
-        cs = read_codestream(data, syntax=args.syntax, lenient=args.lenient)
+        cs = read_codestream(data, syntax=syntax, lenient=lenient)
         findings = cs.findings()
     else:
         from .. import parse
