@@ -1,6 +1,6 @@
 """Coverage-guided fuzzing with atheris: `python fuzz/run.py TARGET [libFuzzer options]`.
 
-TARGET is one of fuzz/targets.py: parse, validate, extract, headers, decode. The corpus starts from the
+TARGET is one of fuzz/targets.py: parse, validate, edit, extract, headers, decode. The corpus starts from the
 conformance samples (and, for `headers`, their PIH/TON/RDI/UDI payloads) in fuzz/corpus/TARGET/
 (or --corpus=DIR).
 Defaults: -timeout=1 (an input running over 1 s is a failure; 3 s for `decode`, which runs the
