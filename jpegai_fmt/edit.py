@@ -45,9 +45,9 @@ def edit(source, *, set_values: dict[str, Any] | None = None, remove: Iterable[s
         if node.value is None or node.children:
             raise BuildError(f"{path} is a {node.kind}, not a field with a value: edit its fields, or remove it",
                              path=path)
-        new = _typed(value, node.value, path)
-        report.changed.append({"path": relative_path(item, node), "old": node.value, "new": new})
-        requested[relative_path(item, node)] = new
+        new, where = _typed(value, node.value, path), relative_path(item, node)
+        report.changed.append({"path": where, "old": node.value, "new": new})
+        requested[where] = new
         node.value = new
     for path in remove:
         node = locate(tree, path, boxes=False)

@@ -8,7 +8,6 @@ from __future__ import annotations
 import argparse
 import difflib
 import fnmatch
-import re
 import sys
 
 from ..errors import JpegAiError
@@ -64,9 +63,9 @@ def check(path: str, *, syntax: str, lenient: bool, entropy: bool = False, ignor
 def rule_patterns(values: list[str]) -> tuple[str, ...]:
     """--ignore values as patterns, each checked against the rule tables, so a typo is an error, not a
     silently empty filter."""
+    from ..container.tables import RULES as BOX_RULES
     from ..tables import RULES
-    from spec_tables import load
-    known = set(RULES) | {rid for rid in load("container_rules") if re.fullmatch(r"[A-Z]+-\d+", rid)}
+    known = set(RULES) | {rid for rid in BOX_RULES if not rid.startswith("_")}      # as `spec box-rules` lists them
     patterns = tuple(p.strip().upper() for v in values for p in v.split(",") if p.strip())
     for pattern in patterns:
         if not fnmatch.filter(known, pattern):
