@@ -8,12 +8,13 @@ from __future__ import annotations
 import builtins
 import functools
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import BinaryIO, Union
 
 import numpy as np
 
 from .errors import BuildError, JpegAiError, ParseError
+from .picture_metadata import KINDS as METADATA_KINDS
 
 Source = Union[bytes, bytearray, memoryview, str, "os.PathLike[str]", BinaryIO]
 
@@ -65,6 +66,7 @@ class ImageInfo:
     model_set: str | None              # hex id of the jpegai-fmt model set that made it, None for others
     file_size: int
     codestream: bytes
+    metadata: dict[str, bytes] = field(default_factory=dict, repr=False, hash=False)  # .jai: exif, xmp, icc_profile
 
     @property
     def size(self) -> tuple[int, int]:
@@ -85,7 +87,8 @@ class ImageInfo:
                 "mode": self.mode, "num_chs": list(self.num_chs), "model_id": self.model_id,
                 "bdl": list(self.bdl), "decoder_profile_id": self.decoder_profile_id, "level_idc": self.level_idc,
                 "regions": list(self.regions), "threads": list(self.threads), "model_set": self.model_set,
-                "file_size": self.file_size, "bpp": round(self.bpp, 6)}
+                "file_size": self.file_size, "bpp": round(self.bpp, 6),
+                "metadata": sorted(name for name, key in METADATA_KINDS.items() if key in self.metadata)}
 
     def __repr__(self) -> str:
         return (f"<ImageInfo {self.kind} {self.width}x{self.height} {self.mode} model_id={self.model_id} "
@@ -107,10 +110,14 @@ def open(source: Source) -> ImageInfo:  # noqa: A001 - mirrors PIL.Image.open
         first = errors[0] if errors else None
         raise ParseError(f"picture header unreadable: {first.message if first else 'missing'}",
                          byte_offset=first.byte_offset if first else 0, path=first.path if first else "PIH")
-    return image_info(cs, kind=kind, file_size=len(data), codestream=cs_bytes)
+    meta = {}
+    if kind == "container":
+        from .container.reader import read_metadata
+        meta = read_metadata(data)
+    return image_info(cs, kind=kind, file_size=len(data), codestream=cs_bytes, metadata=meta)
 
 
-def image_info(cs, *, kind: str, file_size: int, codestream: bytes) -> ImageInfo:
+def image_info(cs, *, kind: str, file_size: int, codestream: bytes, metadata: dict | None = None) -> ImageInfo:
     """ImageInfo of a parsed codestream whose picture header was read (`open`, and `info --json`)."""
     from .udi_record import parse_record
     p = cs.pih
@@ -125,7 +132,7 @@ def image_info(cs, *, kind: str, file_size: int, codestream: bytes) -> ImageInfo
                      bit_depth=p.bit_depth, mode="RGB", num_chs=tuple(p.num_chs),
                      model_id=p["model_id"], bdl=p.bdl, decoder_profile_id=p["decoder_profile_id"],
                      level_idc=p["level_idc"], regions=p.region_grid, threads=tuple(p.n_r), model_set=model_set,
-                     file_size=file_size, codestream=codestream)
+                     file_size=file_size, codestream=codestream, metadata=metadata or {})
 
 
 @functools.lru_cache(maxsize=1)
@@ -167,14 +174,16 @@ def _as_rgb(array) -> np.ndarray:
 def encode(array, *, bpp: float | None = None, psnr: float | None = None, model_id: int | None = None, bdl: int = 0,
            container: bool = True, threads: int = 1, regions: tuple[int, int] = (1, 1),
            luma_channels: int | None = None, chroma_channels: int | None = None,
-           refine: int | str = "auto", post_filter: bool = True) -> bytes:
+           refine: int | str = "auto", post_filter: bool = True, exif: bytes | None = None,
+           xmp: bytes | None = None, icc_profile: bytes | None = None) -> bytes:
     """Encode uint8 RGB (H, W, 3) or grey (H, W) with our model set; returns .jai bytes, or a raw
     codestream with `container=False`. Give `bpp` (searches model_id and BDL), `psnr` (the lowest rate whose
     decoded picture reaches this PSNR-RGB in dB; the highest point where none does) or `model_id`/`bdl`.
     `refine` is the number of gradient steps spent choosing better latents for this picture (fewer bits
     for the same quality, slower encoding; the stream decodes the same way): "auto" (12 steps up to 1.36 MP, fewer
     up to 5 MP, none above: `codec.refine.auto_steps`), 0 for the fastest encoder, up to 1000. `post_filter` fits the
-    EFE linear chroma filter (TON) where it pays for its bits.
+    EFE linear chroma filter (TON) where it pays for its bits. `exif`, `xmp` and `icc_profile` go into the .jai
+    file (a raw codestream has no place for them); `picture_metadata.load_picture` reads them from a file.
 
     >>> data = jpegai_fmt.encode(np.asarray(Image.open("photo.png").convert("RGB")), bpp=0.5)
     """
@@ -186,13 +195,20 @@ def encode(array, *, bpp: float | None = None, psnr: float | None = None, model_
         raise BuildError(f"give one of bpp, psnr and model_id, not {' and '.join(targets)}")
     if (bpp is not None or psnr is not None) and bdl:
         raise BuildError("bdl goes with model_id: a bpp or psnr target searches model_id and BDL itself")
+    meta = {"exif": exif, "xmp": xmp, "icc_profile": icc_profile}
+    if not container and any(meta.values()):
+        raise BuildError(f"{', '.join(k for k, v in meta.items() if v)}: a raw codestream has no place for "
+                         "metadata; only the .jai container carries it")
     rgb = _as_rgb(array)
     s = EncodeSettings(model_id=2 if model_id is None else model_id, bdl=(bdl, bdl), threads=threads,
                        num_chs=(C_MAX[0] if luma_channels is None else luma_channels,
                                 C_MAX[1] if chroma_channels is None else chroma_channels),
-                       regions=tuple(regions), container=container, refine=refine,
-                       post_filter=post_filter)
-    return codec_encode(rgb, bpp=bpp, psnr=psnr, settings=s, model=networks())
+                       regions=tuple(regions), refine=refine, post_filter=post_filter)
+    data = codec_encode(rgb, bpp=bpp, psnr=psnr, settings=s, model=networks())
+    if not container:
+        return data
+    from .container import wrap
+    return wrap(data, exif=exif, xmp=xmp, icc=icc_profile)
 
 
 def decode(source: Source, luma_channels: int | None = None, chroma_channels: int | None = None) -> np.ndarray:

@@ -7,12 +7,14 @@
 Opening reads the picture header (display size, mode RGB); decoding waits for `.load()`. Save options:
 `bpp` (target rate), `psnr` (target PSNR-RGB in dB) or `model_id` (0..3) with `bdl`, `threads`, `refine`
 (latent refinement steps, default "auto"), `container` (default: by extension), `exif`, `xmp`, `icc_profile`
-(container only). Only streams made with our model set decode; others open (size, header info) but `.load()`
+(container only; `icc_profile` defaults to the image's own, as Pillow's PNG and AVIF writers do, and a profile
+that does not describe RGB converts a grey or CMYK image to sRGB instead). Only streams made with our model set decode; others open (size, header info) but `.load()`
 raises `ModelMismatchError`.
 """
 from __future__ import annotations
 
 import os
+import warnings
 
 from PIL import Image, ImageFile
 
@@ -94,30 +96,35 @@ class JpegAiDecoder(ImageFile.PyDecoder):
 
 def _save(im: Image.Image, fp, filename, save_all: bool = False) -> None:
     from . import picture
+    from .picture_metadata import coded_samples, drop_refused
+    opts = im.encoderinfo
+    icc = opts.get("icc_profile", im.info.get("icc_profile"))
+    meta, notes = ({"icc_profile": icc} if icc else {}), []
     try:
-        rgb = picture.rgb_of_image(im)
+        rgb = coded_samples(im, meta, notes)
     except BuildError as err:
         raise OSError(f"cannot write mode {im.mode} as JPEG AI: {err}") from None
-    opts = im.encoderinfo
+    if "icc_profile" not in opts:              # the image's own profile: left behind if malformed, not fatal
+        drop_refused(meta, notes)
+    for note in notes:
+        warnings.warn(f"JPEG AI save: {note}", stacklevel=2)
     name = os.fspath(filename) if isinstance(filename, (str, bytes, os.PathLike)) else ""
     name = name.decode() if isinstance(name, bytes) else name
     container = opts.get("container", not name.lower().endswith(CODESTREAM_EXTENSIONS))
+    exif = opts.get("exif")
+    if isinstance(exif, Image.Exif):
+        exif = exif.tobytes()
+    if not container and (exif or opts.get("xmp") or opts.get("icc_profile")):
+        raise OSError("exif, xmp and icc_profile need the container (.jai); a raw codestream has no place for them")
     try:
         data = picture.encode(rgb, bpp=opts.get("bpp"), psnr=opts.get("psnr"), model_id=opts.get("model_id"),
                               bdl=int(opts.get("bdl", 0)), threads=int(opts.get("threads", 1)),
                               refine=_steps(opts.get("refine", "auto")),
-                              post_filter=bool(opts.get("post_filter", True)),
-                              container=False)
+                              post_filter=bool(opts.get("post_filter", True)), container=container,
+                              exif=exif or None, xmp=opts.get("xmp") or None,
+                              icc_profile=meta.get("icc_profile") if container else None)
     except BuildError as err:                  # Pillow's save reports a bad option as OSError
         raise OSError(f"cannot write JPEG AI: {err}") from None
-    if container:
-        from .container import wrap
-        exif = opts.get("exif")
-        if isinstance(exif, Image.Exif):
-            exif = exif.tobytes()
-        data = wrap(data, exif=exif or None, xmp=opts.get("xmp") or None, icc=opts.get("icc_profile") or None)
-    elif any(opts.get(k) for k in ("exif", "xmp", "icc_profile")):
-        raise OSError("exif, xmp and icc_profile need the container (.jai); a raw codestream has no place for them")
     fp.write(data)
 
 

@@ -4,24 +4,38 @@ from __future__ import annotations
 import contextlib
 import sys
 
-import numpy as np
 
-
-def open_picture(path: str) -> np.ndarray:
-    """Any Pillow-readable picture as 8-bit RGB (H, W, 3), converted as `picture.rgb_of_image` says."""
+def open_picture(path: str, keep: frozenset[str] = frozenset(), auto_orient: bool = True):
+    """Any Pillow-readable picture as a `picture_metadata.SourcePicture`: upright 8-bit RGB samples (converted
+    as `picture.rgb_of_image` says) and the metadata kinds in `keep`; a picture that cannot be read is a
+    ValueError naming the path."""
     from PIL import Image, UnidentifiedImageError
 
     from ..errors import BuildError
-    from ..picture import rgb_of_image
+    from ..picture_metadata import load_picture
     try:
-        with Image.open(path) as im:
-            return rgb_of_image(im)
+        return load_picture(path, keep, auto_orient)
     except BuildError as err:
         raise ValueError(f"{path}: {err}") from None
     except UnidentifiedImageError:
         raise ValueError(f"{path}: not a picture Pillow can read (PNG, JPEG, PPM, TIFF, ...)") from None
     except Image.DecompressionBombError as err:
         raise ValueError(f"{path}: refused, {err}") from None
+    except (OSError, SyntaxError) as err:
+        if isinstance(err, OSError) and err.errno is not None:
+            raise                               # missing, unreadable: the system's own words name the file
+        raise ValueError(f"{path}: cannot read the picture: {err}") from None   # damaged: truncated, bad chunk
+
+
+def metadata_option(text: str) -> frozenset[str]:
+    """An argparse type for --metadata (`picture_metadata.metadata_kinds`)."""
+    import argparse
+
+    from ..picture_metadata import metadata_kinds
+    try:
+        return metadata_kinds(text)
+    except ValueError as err:
+        raise argparse.ArgumentTypeError(str(err)) from None
 
 
 def networks(torch_threads: int | None):

@@ -6,7 +6,7 @@ import sys
 import io
 
 from ._batch import pairs, report, run_all
-from ._codec import int_in, networks, open_picture, progress
+from ._codec import int_in, metadata_option, networks, open_picture, progress
 
 
 def add_parser(subparsers) -> None:
@@ -15,7 +15,8 @@ def add_parser(subparsers) -> None:
         description="Decode JPEG AI files or codestreams written by this project's encoder. Streams from other "
                     "encoders (other networks) are refused with a clear message; parse/validate still work. "
                     "With --out-dir, every positional is an input and outputs are named INPUT-STEM.png; one "
-                    "progress bar covers all files. Exit code 0 when every file was decoded, 2 when any failed.",
+                    "progress bar covers all files. A .jai file's Exif, XMP and ICC profile go into the PNG. Exit "
+                    "code 0 when every file was decoded, 2 when any failed.",
         epilog="examples:\n  jpegai-fmt decode photo.jai photo.png\n"
                "  jpegai-fmt decode photo.jai preview.png --luma-channels 16 --chroma-channels 8\n"
                "  jpegai-fmt decode encoded/*.jai --out-dir decoded --json",
@@ -26,7 +27,14 @@ def add_parser(subparsers) -> None:
                    help="decode only this luma channel prefix, 0..160 (progressive)")
     p.add_argument("--chroma-channels", type=int_in(0, 96), metavar="M",
                    help="decode only this chroma channel prefix, 0..96")
-    p.add_argument("--reference", help="original picture, to report PSNR (single input only)")
+    p.add_argument("--metadata", type=metadata_option, default=metadata_option("all"), metavar="LIST",
+                   help="what to carry from a .jai file into the PNG: all (the default), none, or a comma list "
+                        "of exif, xmp, icc")
+    p.add_argument("--reference", help="original picture, to report PSNR (single input only); turned upright by "
+                                       "its Exif orientation, as encode does")
+    p.add_argument("--no-auto-orient", dest="auto_orient", action="store_false",
+                   help="compare with the reference's samples as stored (for streams encoded with "
+                        "--no-auto-orient)")
     p.add_argument("--torch-threads", type=int_in(1, 1024), metavar="N",
                    help="torch CPU threads (the output does not depend on it)")
     p.add_argument("--json", action="store_true", help="print size, PSNR and timings as JSON (a list for "
@@ -39,7 +47,7 @@ def run(args) -> int:
         jobs = pairs(args.paths, args.out_dir, ".png", "decode")
         if args.reference and len(jobs) > 1:
             raise ValueError("--reference needs a single input")
-        reference = open_picture(args.reference) if args.reference else None
+        reference = open_picture(args.reference, auto_orient=args.auto_orient).rgb if args.reference else None
     except (ValueError, OSError) as err:
         print(f"jpegai-fmt decode: {err}", file=sys.stderr)
         return 2
@@ -48,8 +56,10 @@ def run(args) -> int:
     from codec.metrics import psnr_rgb
     from codec.pipeline import decode
 
+    from ..container.reader import read_metadata
     from ..container.writer import write_file
     from ..picture import codestream_of
+    from ..picture_metadata import KINDS, png_options
     model = networks(args.torch_threads)
     single = len(jobs) == 1
 
@@ -57,7 +67,7 @@ def run(args) -> int:
         with open(src, "rb") as fh:
             data = fh.read()
         with progress("decoding", enabled=single and not args.json, counted=False):
-            codestream = codestream_of(data)[1]
+            kind, codestream = codestream_of(data)
             dec = decode(codestream, args.luma_channels, args.chroma_channels, model=model)
         h, w = dec.rgb.shape[:2]
         info = {"input": src, "output": dst, "width": w, "height": h, "bpp": len(codestream) * 8 / (w * h),
@@ -67,8 +77,11 @@ def run(args) -> int:
                 info["psnr_rgb"] = psnr_rgb(reference, dec.rgb)
             except ValueError as err:          # checked before anything is written
                 raise ValueError(f"--reference {args.reference}: {err}") from None
+        keep = {KINDS[name] for name in args.metadata}
+        meta = {k: v for k, v in read_metadata(data).items() if k in keep} if kind == "container" else {}
+        info["metadata"] = sorted(name for name, key in KINDS.items() if key in meta)
         buf = io.BytesIO()
-        Image.fromarray(dec.rgb).save(buf, "PNG")
+        Image.fromarray(dec.rgb).save(buf, "PNG", **png_options(meta))
         write_file(dst, buf.getvalue())
         return info
 

@@ -9,7 +9,7 @@ import time
 
 from ..errors import JpegAiError
 from ._batch import pairs, report, run_all
-from ._codec import int_in, networks, open_picture, progress
+from ._codec import int_in, metadata_option, networks, open_picture, progress
 
 
 def add_parser(subparsers) -> None:
@@ -19,8 +19,9 @@ def add_parser(subparsers) -> None:
                     "(searches model_id and beta_displacement_log), by --psnr (the lowest rate found whose "
                     "decoded picture reaches that PSNR-RGB) or directly by --model-id/--bdl. With "
                     "--out-dir, every positional is an input and outputs are named INPUT-STEM.jai (.jaic with "
-                    "--raw); one progress bar covers all files. Exit code 0 when every file was written, 2 when "
-                    "any failed (the others are still written).",
+                    "--raw); one progress bar covers all files. A picture stored sideways (Exif orientation) is "
+                    "turned upright before coding; its Exif, XMP and ICC profile go into the .jai file. Exit code "
+                    "0 when every file was written, 2 when any failed (the others are still written).",
         epilog="examples:\n  jpegai-fmt encode photo.png photo.jai --bpp 0.5\n"
                "  jpegai-fmt encode photo.png photo.jaic --raw --model-id 2 --bdl 100 --threads 8\n"
                "  jpegai-fmt encode shots/*.png --out-dir encoded --bpp 0.25 --json\n"
@@ -54,7 +55,13 @@ def add_parser(subparsers) -> None:
                    help="code only this luma channel prefix (1..160)")
     p.add_argument("--chroma-channels", type=int_in(1, 96), default=96, metavar="M",
                    help="code only this chroma channel prefix (1..96)")
-    p.add_argument("--raw", action="store_true", help="write raw codestreams instead of .jai files")
+    p.add_argument("--raw", action="store_true", help="write raw codestreams instead of .jai files (no metadata)")
+    p.add_argument("--metadata", type=metadata_option, default=metadata_option("all"), metavar="LIST",
+                   help="what to carry from the picture into the .jai file: all (the default), none, or a comma "
+                        "list of exif, xmp, icc. A grey or CMYK picture's profile converts it to sRGB instead")
+    p.add_argument("--no-auto-orient", dest="auto_orient", action="store_false",
+                   help="code the samples as stored, keeping the Exif orientation tag, instead of turning the "
+                        "picture upright")
     p.add_argument("--torch-threads", type=int_in(1, 1024), metavar="N",
                    help="torch CPU threads (the stream does not depend on it)")
     p.add_argument("--json", action="store_true", help="print bytes, bpp, model_id, BDL, refinement steps, PSNR "
@@ -96,7 +103,7 @@ def _settings(args):
     return EncodeSettings(model_id=2 if args.model_id is None else args.model_id, bdl=(args.bdl, args.bdl),
                           threads=args.threads, num_chs=(args.luma_channels, args.chroma_channels),
                           regions=(rows, cols), independent_regions=args.independent_regions,
-                          container=not args.raw, refine=args.refine, post_filter=args.post_filter)
+                          refine=args.refine, post_filter=args.post_filter)
 
 
 def _operating_point(codestream: bytes, refine) -> dict:
@@ -122,22 +129,35 @@ def run(args) -> int:
     from codec.metrics import psnr_rgb
     from codec.pipeline import decode, encode
 
+    from ..container import wrap
     from ..container.writer import write_file
-    from ..picture import codestream_of
     model = networks(args.torch_threads)
     single = len(jobs) == 1
 
     def work(src: str, dst: str) -> dict:
-        rgb = open_picture(src)
+        pic = open_picture(src, args.metadata, args.auto_orient)
+        rgb, notes = pic.rgb, list(pic.notes)
         t0 = time.perf_counter()
         with progress("encoding", enabled=single and not args.json) as tick:
-            data = encode(rgb, bpp=args.bpp, psnr=args.psnr, settings=settings, model=model, progress=tick)
+            codestream = encode(rgb, bpp=args.bpp, psnr=args.psnr, settings=settings, model=model, progress=tick)
         t1 = time.perf_counter()
+        if args.raw:
+            if pic.metadata:
+                notes.append(f"{_kinds(pic.metadata)} not kept: a raw codestream has no place for metadata "
+                             "(write a .jai file instead)")
+            data = codestream
+        else:
+            data = wrap(codestream, exif=pic.metadata.get("exif"), xmp=pic.metadata.get("xmp"),
+                        icc=pic.metadata.get("icc_profile"))
         write_file(dst, data)
-        codestream = codestream_of(data)[1]
         bpp = len(codestream) * 8 / (rgb.shape[0] * rgb.shape[1])
-        info = {"input": src, "output": dst, "bytes": len(data), "bpp": bpp, "encode_s": round(t1 - t0, 3)}
+        info = {"input": src, "output": dst, "bytes": len(data), "bpp": bpp, "encode_s": round(t1 - t0, 3),
+                "orientation": pic.orientation, "metadata": [] if args.raw else _names(pic.metadata)}
         info.update(_operating_point(codestream, settings.refine))
+        for note in notes:
+            print(f"jpegai-fmt encode: {src}: {note}", file=sys.stderr)
+        if notes:
+            info["notes"] = notes
         if args.bpp is not None and abs(bpp / args.bpp - 1) > 0.03:
             info["warning"] = (f"target {args.bpp} bpp out of reach for this picture: nearest {bpp:.4f} bpp "
                                "(the model set's rate range ends there)")
@@ -158,7 +178,20 @@ def run(args) -> int:
                   lambda r: f"{r['output']}: {r['bytes']} bytes, {r['bpp']:.4f} bpp (codestream), model_id "
                             f"{r['model_id']}, BDL {r['bdl'][0]:+d}{_chroma_bdl(r['bdl'])}, {r['refine_steps']} "
                             f"refinement steps, {r['encode_s']} s"
-                            + (f", {r['psnr_rgb']:.2f} dB PSNR-RGB" if "psnr_rgb" in r else ""))
+                            + (f", {r['psnr_rgb']:.2f} dB PSNR-RGB" if "psnr_rgb" in r else "")
+                            + (f", turned upright (Exif orientation {r['orientation']})" if r["orientation"] != 1
+                               else "")
+                            + (f", carries {', '.join(r['metadata'])}" if r["metadata"] else ""))
+
+
+def _names(meta: dict) -> list[str]:
+    """The --metadata names of what `meta` holds."""
+    from ..picture_metadata import KINDS
+    return sorted(name for name, key in KINDS.items() if key in meta)
+
+
+def _kinds(meta: dict) -> str:
+    return ", ".join({"exif": "Exif", "xmp": "XMP", "icc": "the ICC profile"}[n] for n in _names(meta))
 
 
 def _chroma_bdl(bdl: list[int]) -> str:

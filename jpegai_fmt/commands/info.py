@@ -161,6 +161,15 @@ def boxes_block(root: Node) -> Block:
     return Block("Boxes", rows, ("box", "path", "offset", "size"))
 
 
+def _metadata(data: bytes) -> dict[str, bytes]:
+    """The Exif, XMP and ICC profile a .jai file carries; none where the boxes cannot say."""
+    from ..container.reader import read_metadata
+    try:
+        return read_metadata(data)
+    except JpegAiError:
+        return {}
+
+
 def _codestream_offset(root: Node) -> int:
     for n in root.walk():
         if n.kind == "segment":
@@ -226,12 +235,16 @@ def summary(path: str, syntax: str = "auto", lenient: bool = False) -> tuple[lis
     blocks = [Block("File", [("file", path), ("bytes", len(data)),
                              ("kind", {"codestream": "raw codestream", "container": "HEIF-based .jai file"}
                               .get(kind, "unknown"))])]
-    base, cs, cs_bytes = 0, None, data
+    base, cs, cs_bytes, found = 0, None, data, {}
     if kind == "container":
         from .. import parse
         from ..container import unwrap
         root = parse(data, syntax=syntax, lenient=lenient)
         blocks.append(boxes_block(root))
+        found = _metadata(data)
+        if found:
+            from ..picture_metadata import describe
+            blocks.append(Block("Metadata", describe(found)))
         findings = root.all_findings()
         base = _codestream_offset(root)
         try:                                # as strict or lenient as a raw codestream would be read
@@ -256,5 +269,5 @@ def summary(path: str, syntax: str = "auto", lenient: bool = False) -> tuple[lis
     header = {}
     if cs is not None and cs.pih is not None:   # typed values; the blocks above are worded for people
         from ..picture import image_info
-        header = image_info(cs, kind=kind, file_size=len(data), codestream=cs_bytes).to_dict()
+        header = image_info(cs, kind=kind, file_size=len(data), codestream=cs_bytes, metadata=found).to_dict()
     return blocks, findings, header
