@@ -194,11 +194,12 @@ def _to_tensor(rgb: np.ndarray, coded: tuple[int, int]):
 def analyse(model, rgb: np.ndarray, model_id: int = 2, bdl: tuple[int, int] = (0, 0)) -> Analysis:
     """Run the analysis and hyper networks once, for the operating point (model_id, BDL) the latents will be
     coded at (the analysis is rate-conditioned: latents placed for one rate code worse at another, so an
-    encoder that moves far in rate analyses again); coded size = display size rounded up to 64."""
+    encoder that moves far in rate analyses again; points beyond those training sampled are conditioned as
+    the nearest sampled one, `model.trained_condition`); coded size = display size rounded up to 64."""
     import torch
 
     from .colour import rgb_to_ycbcr
-    from .model import rate_condition
+    from .model import rate_condition, trained_condition
     rgb = np.asarray(rgb)
     if rgb.ndim != 3 or rgb.shape[2] != 3 or rgb.dtype != np.uint8:
         raise BuildError("encode expects an 8-bit RGB picture (H, W, 3)")
@@ -210,7 +211,7 @@ def analyse(model, rgb: np.ndarray, model_id: int = 2, bdl: tuple[int, int] = (0
     with torch.no_grad():
         # channels_last: the analysis runs about 30 % faster on CPU (768x512); the encoder alone runs it
         ycc = rgb_to_ycbcr(_to_tensor(rgb, coded)).contiguous(memory_format=torch.channels_last)
-        t = rate_condition(torch.tensor([model_id]), torch.tensor([sum(bdl) / 2]))
+        t = trained_condition(rate_condition(torch.tensor([model_id]), torch.tensor([sum(bdl) / 2])))
         lat = [part.contiguous() for part in model.analyse(ycc, t)]
         ents = (model.ent_y, model.ent_uv)
         free = [ents[c].hyper_enc(lat[c]).round().clamp(-Z_MAX, Z_MAX)[0].numpy().astype(np.int64) for c in (0, 1)]
@@ -654,7 +655,7 @@ def search_quality(model, rgb: np.ndarray, an: Analysis, target_db: float, base:
             if bottom[0] >= target_db:
                 return bottom[1]            # the regime's lowest point reaches it: nearer regimes were tried first
         else:
-            lo, hi = 0, BDL_RANGE[1]
+            lo, hi = 0, top_bdl(mid)
             reach = quality(mid, hi)
             best = max(best, reach, key=lambda qs: qs[0])
             if reach[0] < target_db:
@@ -668,6 +669,18 @@ def search_quality(model, rgb: np.ndarray, an: Analysis, target_db: float, base:
                 lo = m
         return reach[1]
     return best[1]
+
+
+def top_bdl(model_id: int) -> int:
+    """The highest BDL the rate and quality searches try in a regime: the syntax's limit, or the highest
+    operating point training sampled where that is lower (model_id 3: +400). Beyond it quality falls while
+    the rate keeps rising (8 central 512² validation crops, default encoder: BDL +400 0.855 bpp 31.82 dB,
+    +702 1.42 bpp 31.59 dB as trained, 1.19 bpp 31.80 dB with the analysis and the refinement held at +400 as
+    `model.trained_condition` and `refine.refine` now hold them; session 26), so a
+    higher target is reported out of reach instead of being met with wasted bits. `--model-id 3 --bdl 702`
+    still writes such a point."""
+    from .model import highest_trained_bdl
+    return min(BDL_RANGE[1], highest_trained_bdl(model_id))
 
 
 QUALITY_BDL_STEP = 8      # BDL resolution of the quality search: 8 Q7 log units change the rate by about 1 %
@@ -697,7 +710,7 @@ def search_rate(an: Analysis, target_bpp: float, base: EncodeSettings, progress=
     best = nearest(*tried.values())
     for mid in sorted(tried, key=lambda m: abs(math.log(tried[m][0] / target_bpp))):
         r0 = tried[mid][0]
-        a, b = (0, BDL_RANGE[1]) if r0 < target_bpp else (BDL_RANGE[0], 0)
+        a, b = (0, top_bdl(mid)) if r0 < target_bpp else (BDL_RANGE[0], 0)
         end = rate(mid, b if r0 < target_bpp else a)
         best = nearest(best, end)
         if not min(r0, end[0]) <= target_bpp <= max(r0, end[0]):

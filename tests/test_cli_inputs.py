@@ -187,7 +187,9 @@ def test_unreachable_rate_is_reported(photo, capsys):
     d, _ = photo
     assert cli.main(["encode", str(d / "p.png"), str(d / "hi.jai"), "--bpp", "60", "--json"]) == 0
     out, err = capsys.readouterr()
-    assert "out of reach" in err and "out of reach" in json.loads(out)["warning"]
+    assert "out of reach" in err and "quality no longer rises" in json.loads(out)["warning"]
+    assert cli.main(["encode", str(d / "p.png"), str(d / "lo.jai"), "--bpp", "0.001", "--refine", "0"]) == 0
+    assert "the bottom of the model set's rate range" in capsys.readouterr().err
 
 
 def test_api_settings_errors_are_jpegai_errors(photo):

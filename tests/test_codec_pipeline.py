@@ -134,11 +134,42 @@ def test_psnr_target_is_reached_at_the_lowest_bdl_the_search_resolves(model, pic
 
 def test_an_unreachable_psnr_gives_the_best_point_and_targets_are_exclusive(model, picture):
     data = P.encode(picture, psnr=60.0, settings=P.EncodeSettings(refine=0, post_filter=False), model=model)
-    assert _point(data)[1] == P.BDL_RANGE[1]
+    model_id, bdl = _point(data)
+    assert bdl == P.top_bdl(model_id)                 # the top of a regime: the syntax's or training's
     with pytest.raises(BuildError, match="not both"):
         P.encode(picture, psnr=30.0, bpp=0.5, model=model)
     with pytest.raises(BuildError, match="between 0 and 100"):
         P.encode(picture, psnr=float("nan"), model=model)
+
+
+def test_the_analysis_stays_inside_the_operating_points_training_sampled():
+    from codec.model import TRAINED_BDL_SPREAD, highest_trained_bdl, rate_condition, trained_condition
+    inside = rate_condition(torch.tensor([0, 1, 2, 3, 3]), torch.tensor([-TRAINED_BDL_SPREAD, 0, 500, 0,
+                                                                           TRAINED_BDL_SPREAD]))
+    assert torch.equal(trained_condition(inside), inside)
+    beyond = rate_condition(torch.tensor([3, 0]), torch.tensor([702, -1069]))
+    assert torch.allclose(trained_condition(beyond), inside[[4, 0]])
+    assert highest_trained_bdl(3) == TRAINED_BDL_SPREAD and all(highest_trained_bdl(m) > 702 for m in range(3))
+    assert [P.top_bdl(m) for m in range(4)] == [702, 702, 702, TRAINED_BDL_SPREAD]
+
+
+@pytest.mark.parametrize("steps", [0, 6])
+def test_more_bits_above_the_trained_range_do_not_cost_quality(model, photo, steps):
+    """Model_id 3 at BDL +702 once decoded 0.3 dB worse than at +400 for more bits: the analysis and the
+    refinement extrapolated beyond the points training sampled. Held there, the finer grid only adds bits."""
+    pic = photo(256, 256, index=2, top=300, left=500)
+
+    def point(bdl):
+        data = P.encode(pic, settings=P.EncodeSettings(model_id=3, bdl=(bdl, bdl), refine=steps), model=model)
+        return len(data), psnr_rgb(pic, P.decode(data, model=model).rgb)
+    (n400, q400), (n702, q702) = point(400), point(702)
+    assert n702 > n400 and q702 > q400 - 0.05
+
+
+def test_a_rate_above_what_the_model_set_can_use_is_met_at_the_top_of_a_regime(model, picture):
+    data = P.encode(picture, bpp=8.0, settings=P.EncodeSettings(refine=0, post_filter=False), model=model)
+    model_id, bdl = _point(data)
+    assert model_id >= 2 and bdl == P.top_bdl(model_id)
 
 
 def _rebuild(data: bytes, udi=b"keep", **pih_changes) -> bytes:

@@ -159,8 +159,9 @@ def run(args) -> int:
         if notes:
             info["notes"] = notes
         if args.bpp is not None and abs(bpp / args.bpp - 1) > 0.03:
-            info["warning"] = (f"target {args.bpp} bpp out of reach for this picture: nearest {bpp:.4f} bpp "
-                               "(the model set's rate range ends there)")
+            end = ("the top of the model set's range: beyond it, quality no longer rises with the rate"
+                   if bpp < args.bpp else "the bottom of the model set's rate range")
+            info["warning"] = f"target {args.bpp} bpp out of reach for this picture: nearest {bpp:.4f} bpp ({end})"
             print(f"jpegai-fmt encode: {src}: {info['warning']}", file=sys.stderr)
         if args.json or args.psnr is not None:
             info["psnr_rgb"] = psnr_rgb(rgb, decode(codestream, model=model).rgb)
