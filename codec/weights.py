@@ -16,11 +16,12 @@ import functools
 import hashlib
 import os
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
 from codec.entropy.hsd import HsdLayer, HsdWeights
+from codec.entropy.tables import TansTables, z_tables
 
 HERE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "weights")
 DECODER_FILE = os.path.join(HERE, "decoder.pt")
@@ -38,6 +39,14 @@ class IntegerModel:
     gains: tuple[np.ndarray, np.ndarray]
     z_freqs: tuple[np.ndarray, np.ndarray]
     model_set: bytes
+    _z_tables: dict = field(default_factory=dict, repr=False, compare=False)
+
+    def z_tables(self, c: int, model_id: int) -> TansTables:
+        """The tANS tables of a regime's z channels, built once: a rate search codes one regime a dozen times,
+        and building both components' tables took 14 ms of each 33 ms coding at 768x512 (session 26)."""
+        if (c, model_id) not in self._z_tables:
+            self._z_tables[c, model_id] = z_tables(self.z_freqs[c][model_id])
+        return self._z_tables[c, model_id]
 
 
 def model_set_id(paths=(DECODER_FILE, INT_FILE)) -> bytes:

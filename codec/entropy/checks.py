@@ -80,12 +80,11 @@ def payload_check(ctx: Context) -> None:
         check_decode(pih)
     except JpegAiError as err:
         return skipped(str(err))
-    from .tables import z_tables
     h_lat, w_lat = pih.latent_size
     h_z, w_z = pih.hyper_size
     try:
         zs, _ = decode_z(_threads(cs.segments[i], cs.layouts[i]),
-                         [((C_MAX[c], h_z, w_z), z_tables(im.z_freqs[c][pih["model_id"]])) for c in (0, 1)],
+                         [((C_MAX[c], h_z, w_z), im.z_tables(c, pih["model_id"])) for c in (0, 1)],
                          pih.n_z)
     except DecodeError as err:
         flag(ctx.nodes[i][1], "THR-004", f"SOZ thread data ends before every z symbol is decoded: {err.message}")
