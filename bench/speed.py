@@ -105,6 +105,9 @@ print(dt, peak / 1024)
 """
 
 
+RATE_TARGET = 0.5          # `encode --bpp`: the default encoder plus the rate search
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--repeat", type=int, default=5)
@@ -127,6 +130,7 @@ def main(argv=None):
     t_enc, data = timed(lambda: encode(pic, settings=default, model=model), args.repeat)
     t_fast, _ = timed(lambda: encode(pic, settings=fast, model=model), args.repeat)
     t_dec, _ = timed(lambda: decode(data, model=model), args.repeat)
+    t_bpp, _ = timed(lambda: encode(pic, bpp=RATE_TARGET, settings=default, model=model), min(args.repeat, 3))
 
     def jpeg_round():
         buf = io.BytesIO()
@@ -135,6 +139,7 @@ def main(argv=None):
     t_jenc, buf = timed(jpeg_round, args.repeat)
     t_jdec, _ = timed(lambda: np.asarray(Image.open(io.BytesIO(buf.getvalue())).convert("RGB")), args.repeat)
     res = {"threads": torch.get_num_threads(), "encode_768x512_s": t_enc, "encode_fast_768x512_s": t_fast,
+           "encode_bpp_768x512_s": t_bpp, "rate_target_bpp": RATE_TARGET,
            "default_refine_steps": auto_steps(768, 512),
            "decode_768x512_s": t_dec,
            "jpeg_encode_s": t_jenc, "jpeg_decode_s": t_jdec, "bpp": len(data) * 8 / (768 * 512),
@@ -162,6 +167,7 @@ def main(argv=None):
           f"{res['default_refine_steps']} refinement steps)   Pillow JPEG "
           f"q90: {t_jenc * 1000:.1f} ms  ratio {t_enc / t_jenc:.0f}x")
     print(f"encode 768x512 with --refine 0: {t_fast:.3f} s")
+    print(f"encode 768x512 with --bpp {RATE_TARGET} (searches model_id and BDL): {t_bpp:.3f} s")
     print(f"decode 768x512: {t_dec:.3f} s (target 1.0)   Pillow JPEG q90: {t_jdec * 1000:.1f} ms  "
           f"ratio {t_dec / t_jdec:.0f}x")
     print(f"jpegai-fmt encode / decode 768x512, fresh process: {res['cli_encode_768x512_s']:.2f} s / "
