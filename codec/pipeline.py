@@ -724,7 +724,8 @@ def bdl_bracket(f: Callable[[int], float], goal: float, start: int, limits: tupl
     `width` past the goal, until the goal is bracketed; then it interpolates inside the bracket (regula falsi,
     kept `width` from the ends so that the bracket can close in one step, with the Illinois rule: an end kept
     while two points in a row fall on the other side counts half as far; a third in a row halves the bracket),
-    which keeps a curved or stepped f from creeping. Where bisection from the range's ends took 8-12 evaluations a search, this takes 2-5 (session 26).
+    which keeps a curved or stepped f from creeping. Where bisection from the range's ends took 8-12
+    evaluations a search, this takes 2-5 (session 26).
     """
     seen = {start: f(start)}
     last, side, run = start, None, 0             # run: interpolated points in a row on one side of the goal

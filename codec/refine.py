@@ -201,8 +201,9 @@ def refine(model, rgb: np.ndarray, an: Analysis, model_id: int, bdl: tuple[int, 
     `bf16`: run the synthesis in bfloat16 (default: where the CPU computes it natively, see `native_bf16`).
     A BDL above `model.highest_trained_bdl` is refined as that BDL and then coded as asked: refined at the
     requested point (the analysis clamped as `analyse` does), model_id 3 at BDL +550 / +702 decoded 31.69 /
-    31.74 dB with 1.04 / 1.29 bpp, refined at +400 31.80 / 31.80 dB with 0.99 / 1.19 bpp (8 central 512² validation crops, 12 steps; session 26). At the
-    low end refining at the requested point is better (model_id 0 at BDL -700: 7 % fewer bits for -0.14 dB)."""
+    31.74 dB with 1.04 / 1.29 bpp, refined at +400 31.80 / 31.80 dB with 0.99 / 1.19 bpp (8 central 512²
+    validation crops, 12 steps; session 26). At the low end refining at the requested point is better
+    (model_id 0 at BDL -700: 7 % fewer bits for -0.14 dB)."""
     import torch
     import torch.nn.functional as F
 

@@ -12,12 +12,14 @@ input, usage error or failure. Errors are one line on stderr.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
 import os
 import signal
 import sys
 import threading
 
+from .commands import _stdio
 from .errors import JpegAiError
 
 COMMANDS = ["info", "dump", "validate", "diff", "edit", "wrap", "unwrap", "extract", "encode", "decode", "spec"]
@@ -61,6 +63,32 @@ def _output_is_input(args) -> str | None:
     return None
 
 
+def _inputs(args) -> list[str]:
+    """The paths a command reads its data from (its positional inputs)."""
+    found = [getattr(args, name, None) for name in ("input", "file", "file_a", "file_b", "reference")]
+    paths = getattr(args, "paths", None) or []
+    found += paths[:1] if len(paths) == 2 and not getattr(args, "out_dir", None) else paths
+    found += getattr(args, "files", None) or []
+    return [p for p in found if isinstance(p, str)]
+
+
+def _writes_stdout(args) -> bool:
+    paths = getattr(args, "paths", None) or []
+    return getattr(args, "output", None) == _stdio.STDIO or (
+        len(paths) == 2 and not getattr(args, "out_dir", None) and paths[1] == _stdio.STDIO)
+
+
+def _stdio_problem(args) -> str | None:
+    """Why `-` cannot stand where it was given, or None."""
+    if _inputs(args).count(_stdio.STDIO) > 1:
+        return "standard input (-) can be read only once"
+    if getattr(args, "out_dir", None) and _stdio.STDIO in (getattr(args, "paths", None) or []):
+        return "- (standard input) needs the INPUT OUTPUT form, not --out-dir"
+    if _writes_stdout(args) and sys.stdout.isatty():
+        return "will not write binary data to a terminal: redirect standard output (> FILE or | PROGRAM)"
+    return None
+
+
 def _terminate(signum, frame):
     """SIGTERM unwinds like Ctrl-C, so a file being written is removed, not left half-done."""
     raise KeyboardInterrupt
@@ -86,7 +114,7 @@ def _main(argv: list[str] | None) -> int:
     args, extra = parser.parse_known_args(argv)
     # argparse stops a list positional at the first option: `encode a.png --bdl 50 a.jai` leaves a.jai over.
     listed = next((name for name in ("paths", "files") if isinstance(getattr(args, name, None), list)), None)
-    if extra and listed and not any(arg.startswith("-") for arg in extra):
+    if extra and listed and not any(arg.startswith("-") and arg != "-" for arg in extra):
         getattr(args, listed).extend(extra)
     elif extra:
         parser.error(f"unrecognized arguments: {' '.join(extra)}")
@@ -95,8 +123,20 @@ def _main(argv: list[str] | None) -> int:
         print(f"jpegai-fmt {args.command}: the output {clash} is the input; inputs are never overwritten "
               "(write elsewhere, then move)", file=sys.stderr)
         return 2
+    problem = _stdio_problem(args)
+    if problem:
+        print(f"jpegai-fmt {args.command}: {problem}", file=sys.stderr)
+        return 2
+    _stdio.forget_stdin()
     try:
-        return args.run(args)
+        if not _writes_stdout(args):
+            return args.run(args)
+        _stdio.binary_stdout = sys.stdout.buffer
+        try:                                    # stdout carries the data alone; what the command says goes to stderr
+            with contextlib.redirect_stdout(sys.stderr):
+                return args.run(args)
+        finally:
+            _stdio.binary_stdout = None
     except KeyboardInterrupt:
         print(f"jpegai-fmt {args.command}: interrupted", file=sys.stderr)
         return 130

@@ -8,8 +8,8 @@ Opening reads the picture header (display size, mode RGB); decoding waits for `.
 `bpp` (target rate), `psnr` (target PSNR-RGB in dB) or `model_id` (0..3) with `bdl`, `threads`, `refine`
 (latent refinement steps, default "auto"), `container` (default: by extension), `exif`, `xmp`, `icc_profile`
 (container only; `icc_profile` defaults to the image's own, as Pillow's PNG and AVIF writers do, and a profile
-that does not describe RGB converts a grey or CMYK image to sRGB instead). Only streams made with our model set decode; others open (size, header info) but `.load()`
-raises `ModelMismatchError`.
+that does not describe RGB converts a grey or CMYK image to sRGB instead). Only streams made with our model set
+decode; others open (size, header info) but `.load()` raises `ModelMismatchError`.
 """
 from __future__ import annotations
 

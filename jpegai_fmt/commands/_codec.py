@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import contextlib
+import io
 import sys
 
 
@@ -13,8 +14,9 @@ def open_picture(path: str, keep: frozenset[str] = frozenset(), auto_orient: boo
 
     from ..errors import BuildError
     from ..picture_metadata import load_picture
+    from ._stdio import STDIO, read_input
     try:
-        return load_picture(path, keep, auto_orient)
+        return load_picture(io.BytesIO(read_input(path)) if path == STDIO else path, keep, auto_orient)
     except BuildError as err:
         raise ValueError(f"{path}: {err}") from None
     except UnidentifiedImageError:

@@ -7,6 +7,7 @@ import io
 
 from ._batch import pairs, report, run_all
 from ._codec import int_in, metadata_option, networks, open_picture, progress
+from ._stdio import read_input, write_output
 
 
 def add_parser(subparsers) -> None:
@@ -19,9 +20,11 @@ def add_parser(subparsers) -> None:
                     "code 0 when every file was decoded, 2 when any failed.",
         epilog="examples:\n  jpegai-fmt decode photo.jai photo.png\n"
                "  jpegai-fmt decode photo.jai preview.png --luma-channels 16 --chroma-channels 8\n"
-               "  jpegai-fmt decode encoded/*.jai --out-dir decoded --json",
+               "  jpegai-fmt decode encoded/*.jai --out-dir decoded --json\n"
+               "  curl -s https://example.org/photo.jai | jpegai-fmt decode - - | display",
         formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("paths", nargs="+", metavar="PATH", help="INPUT OUTPUT.png, or inputs with --out-dir")
+    p.add_argument("paths", nargs="+", metavar="PATH",
+                   help="INPUT OUTPUT.png, or inputs with --out-dir (- is standard input / output)")
     p.add_argument("--out-dir", metavar="D", help="write one PNG per input into D")
     p.add_argument("--luma-channels", type=int_in(0, 160), metavar="N",
                    help="decode only this luma channel prefix, 0..160 (progressive)")
@@ -57,15 +60,13 @@ def run(args) -> int:
     from codec.pipeline import decode
 
     from ..container.reader import read_metadata
-    from ..container.writer import write_file
     from ..picture import codestream_of
     from ..picture_metadata import KINDS, png_options
     model = networks(args.torch_threads)
     single = len(jobs) == 1
 
     def work(src: str, dst: str) -> dict:
-        with open(src, "rb") as fh:
-            data = fh.read()
+        data = read_input(src)
         with progress("decoding", enabled=single and not args.json, counted=False):
             kind, codestream = codestream_of(data)
             dec = decode(codestream, args.luma_channels, args.chroma_channels, model=model)
@@ -82,7 +83,7 @@ def run(args) -> int:
         info["metadata"] = sorted(name for name, key in KINDS.items() if key in meta)
         buf = io.BytesIO()
         Image.fromarray(dec.rgb).save(buf, "PNG", **png_options(meta))
-        write_file(dst, buf.getvalue())
+        write_output(dst, buf.getvalue())
         return info
 
     results = run_all(jobs, work, "decoding", args.json)

@@ -5,6 +5,7 @@ import argparse
 
 from ..render import Block, print_blocks, print_json
 from . import add_reading_options
+from ._stdio import source
 
 SIGN = {"value": "~", "payload": "~", "only_a": "-", "only_b": "+"}
 
@@ -21,8 +22,8 @@ def add_parser(subparsers) -> None:
                                      "  jpegai-fmt diff photo.jai preview.jai --codestream\n"
                                      "  jpegai-fmt diff photo.jai photo.jaic --json",
                               formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("file_a", metavar="A")
-    p.add_argument("file_b", metavar="B")
+    p.add_argument("file_a", metavar="A", help="file or codestream (- for standard input)")
+    p.add_argument("file_b", metavar="B", help="file or codestream (- for standard input)")
     p.add_argument("--codestream", action="store_true",
                    help="compare only the codestreams of two .jai files, not their boxes")
     p.add_argument("--json", action="store_true", help="the differences as JSON")
@@ -34,8 +35,8 @@ def run(args) -> int:
     from .. import parse
     from ..compare import CHANGES, diff, side_text
     from ..paths import codestream_root
-    a = parse(args.file_a, syntax=args.syntax, lenient=args.lenient)
-    b = parse(args.file_b, syntax=args.syntax, lenient=args.lenient)
+    a = parse(source(args.file_a), syntax=args.syntax, lenient=args.lenient)
+    b = parse(source(args.file_b), syntax=args.syntax, lenient=args.lenient)
     scope = "files"
     if args.codestream or (a.name == "file") != (b.name == "file"):
         a, b, scope = codestream_root(a), codestream_root(b), "codestreams"

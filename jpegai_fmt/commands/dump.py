@@ -5,6 +5,7 @@ import argparse
 
 from ..render import keyed, print_json, print_tree
 from . import add_reading_options
+from ._stdio import source
 
 
 def add_parser(subparsers) -> None:
@@ -18,7 +19,7 @@ def add_parser(subparsers) -> None:
                                      "  jpegai-fmt dump stream.jaic --json > stream.json\n"
                                      "  jpegai-fmt dump damaged.jaic --lenient | less",
                               formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("file", metavar="FILE")
+    p.add_argument("file", metavar="FILE", help=".jai file or codestream (- for standard input)")
     p.add_argument("path", metavar="PATH", nargs="?", help="only this element and what it holds")
     p.add_argument("--json", action="store_true", help="JSON tree, children keyed by snake_case field names")
     add_reading_options(p, "dump what can be read of a damaged file")
@@ -28,7 +29,7 @@ def add_parser(subparsers) -> None:
 def run(args) -> int:
     from .. import parse
     from ..paths import locate
-    root = parse(args.file, syntax=args.syntax, lenient=args.lenient)
+    root = parse(source(args.file), syntax=args.syntax, lenient=args.lenient)
     node = locate(root, args.path) if getattr(args, "path", None) else root
     if args.json:
         print_json({"path": args.file, "element": args.path, node.name: keyed(node)} if node is not root else

@@ -6,6 +6,7 @@ import argparse
 from ..errors import BuildError
 from ..render import Block, finding_line, print_blocks, print_json, value_text
 from . import add_reading_options
+from ._stdio import source, write_output
 
 
 def add_parser(subparsers) -> None:
@@ -21,8 +22,8 @@ def add_parser(subparsers) -> None:
                                      "  jpegai-fmt edit photo.jaic shifted.jaic "
                                      "--set PIH/beta_displacement_log_plus_2048_0=2100",
                               formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("input", metavar="IN")
-    p.add_argument("output", metavar="OUT")
+    p.add_argument("input", metavar="IN", help=".jai file or codestream (- for standard input)")
+    p.add_argument("output", metavar="OUT", help="file to write (- for standard output)")
     p.add_argument("--set", dest="sets", action="append", default=[], metavar="PATH=VALUE",
                    help="give a field a value (integers in any base, lists as JSON, bytes as hex); repeatable")
     p.add_argument("--remove", action="append", default=[], metavar="PATH",
@@ -34,7 +35,6 @@ def add_parser(subparsers) -> None:
 
 def run(args) -> int:
     from .. import validate
-    from ..container.writer import write_file
     from ..edit import edit
     if not args.sets and not args.remove:
         raise BuildError("nothing to do: give --set PATH=VALUE or --remove PATH")
@@ -44,8 +44,9 @@ def run(args) -> int:
         if not sep or not path:
             raise BuildError(f"--set {item!r}: write PATH=VALUE")
         values[path] = value
-    data, report = edit(args.input, set_values=values, remove=args.remove, syntax=args.syntax, lenient=args.lenient)
-    write_file(args.output, data)
+    data, report = edit(source(args.input), set_values=values, remove=args.remove, syntax=args.syntax,
+                        lenient=args.lenient)
+    write_output(args.output, data)
     findings = validate(data, lenient=True)
     errors = [f for f in findings if f.severity == "E"]
     if args.json:

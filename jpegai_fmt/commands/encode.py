@@ -10,6 +10,7 @@ import time
 from ..errors import JpegAiError
 from ._batch import pairs, report, run_all
 from ._codec import int_in, metadata_option, networks, open_picture, progress
+from ._stdio import write_output
 
 
 def add_parser(subparsers) -> None:
@@ -28,7 +29,8 @@ def add_parser(subparsers) -> None:
                "  jpegai-fmt encode photo.png photo.jai --psnr 32 --json\n"
                "  jpegai-fmt encode photo.png photo.jai --bpp 0.3 --refine 100   # slower, fewer bits",
         formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("paths", nargs="+", metavar="PATH", help="INPUT OUTPUT, or inputs with --out-dir")
+    p.add_argument("paths", nargs="+", metavar="PATH",
+                   help="INPUT OUTPUT, or inputs with --out-dir (- is standard input / output)")
     p.add_argument("--out-dir", metavar="D", help="write one output per input into D")
     rate = p.add_mutually_exclusive_group()
     rate.add_argument("--bpp", type=_rate, help="target codestream bits per pixel (within about 3 %% where the "
@@ -130,7 +132,6 @@ def run(args) -> int:
     from codec.pipeline import decode, encode
 
     from ..container import wrap
-    from ..container.writer import write_file
     model = networks(args.torch_threads)
     single = len(jobs) == 1
 
@@ -149,7 +150,7 @@ def run(args) -> int:
         else:
             data = wrap(codestream, exif=pic.metadata.get("exif"), xmp=pic.metadata.get("xmp"),
                         icc=pic.metadata.get("icc_profile"))
-        write_file(dst, data)
+        write_output(dst, data)
         bpp = len(codestream) * 8 / (rgb.shape[0] * rgb.shape[1])
         info = {"input": src, "output": dst, "bytes": len(data), "bpp": bpp, "encode_s": round(t1 - t0, 3),
                 "orientation": pic.orientation, "metadata": [] if args.raw else _names(pic.metadata)}

@@ -7,9 +7,10 @@ import json
 import sys
 
 from ..container import sniff
-from ..container.writer import unwrap, write_file
+from ..container.writer import unwrap
 from ..errors import JpegAiError
 from ..extract import extract
+from ._stdio import read_input, write_output
 
 
 def _indices(text: str) -> list[int]:
@@ -29,8 +30,8 @@ def add_parser(subparsers) -> None:
                "  jpegai-fmt extract photo.jai photo.jaic --drop-ton --drop-udi --raw\n"
                "  jpegai-fmt extract tiled.jaic part.jaic --drop-regions 1,3 --json",
         formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("input", help="codestream or .jai file")
-    p.add_argument("output", help="file to write")
+    p.add_argument("input", help="codestream or .jai file (- for standard input)")
+    p.add_argument("output", help="file to write (- for standard output)")
     p.add_argument("--luma-channels", type=int, metavar="N", help="luma channels to keep (0..160)")
     p.add_argument("--chroma-channels", type=int, metavar="M", help="chroma channels to keep (0..96)")
     p.add_argument("--drop-ton", action="store_true", help="remove the TON segment (every tool flag reads 0)")
@@ -70,8 +71,7 @@ def format_report(report: dict) -> str:
 
 def run(args) -> int:
     try:
-        with open(args.input, "rb") as fh:
-            data = fh.read()
+        data = read_input(args.input)
         unwrapped = args.raw and sniff(data) == "container"
         if unwrapped:                       # the file's other items are not wanted: never rebuild them
             data = unwrap(data)
@@ -80,7 +80,7 @@ def run(args) -> int:
         if unwrapped:
             report["notes"].append("--raw: the codestream was taken out of its .jai file; sizes compare "
                                    "codestreams")
-        write_file(args.output, out)
+        write_output(args.output, out)
     except (JpegAiError, OSError) as err:
         print(f"jpegai-fmt extract: {err}", file=sys.stderr)
         return 2

@@ -16,6 +16,7 @@ from ..render import Block, print_blocks, print_findings, print_json
 from ..tables import CONSTANTS, PROFILES
 from ..tree import Node
 from . import add_reading_options
+from ._stdio import source
 
 FORMATS = CONSTANTS["subsampling_formats"]
 TRANSFORMS = CONSTANTS["colour_transforms"]
@@ -32,7 +33,7 @@ def add_parser(subparsers) -> None:
                                      "  jpegai-fmt info stream.jaic --syntax dis\n"
                                      "  jpegai-fmt info damaged.jai --lenient --json",
                               formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("files", nargs="+", metavar="FILE")
+    p.add_argument("files", nargs="+", metavar="FILE", help=".jai files or codestreams (- for standard input)")
     add_reading_options(p, "summarise what can be read of a damaged file")
     p.add_argument("--json", action="store_true", help="the summary as JSON")
     p.set_defaults(run=run)
@@ -230,7 +231,7 @@ def _row(path: str, findings, header: dict) -> tuple:
 
 def summary(path: str, syntax: str = "auto", lenient: bool = False) -> tuple[list[Block], list, dict]:
     """(blocks for people, findings, typed header values) of one file."""
-    data, _ = load(path)
+    data, _ = load(source(path))
     kind = sniff(data)
     blocks = [Block("File", [("file", path), ("bytes", len(data)),
                              ("kind", {"codestream": "raw codestream", "container": "HEIF-based .jai file"}

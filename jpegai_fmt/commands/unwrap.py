@@ -5,9 +5,10 @@ import argparse
 import sys
 
 from ..container.reader import read_model
-from ..container.writer import unwrap, write_file
+from ..container.writer import unwrap
 from ..errors import JpegAiError
 from ..render import print_json
+from ._stdio import read_input, write_output
 
 
 def add_parser(subparsers) -> None:
@@ -17,8 +18,8 @@ def add_parser(subparsers) -> None:
                               epilog="examples:\n  jpegai-fmt unwrap photo.jai photo.jaic\n"
                                      "  jpegai-fmt unwrap photo.jai photo.jaic --json",
                               formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("input", help=".jai file")
-    p.add_argument("output", help="codestream to write (.jaic)")
+    p.add_argument("input", help=".jai file (- for standard input)")
+    p.add_argument("output", help="codestream to write (.jaic; - for standard output)")
     p.add_argument("--json", action="store_true", help="print what was written (sizes, primary item) as JSON")
     p.set_defaults(run=run)
 
@@ -34,10 +35,9 @@ def summary(args, data: bytes, codestream: bytes) -> dict:
 
 def run(args) -> int:
     try:
-        with open(args.input, "rb") as fh:
-            data = fh.read()
+        data = read_input(args.input)
         codestream = unwrap(data)
-        write_file(args.output, codestream)
+        write_output(args.output, codestream)
     except (JpegAiError, OSError) as err:
         print(f"jpegai-fmt unwrap: {err}", file=sys.stderr)
         return 2

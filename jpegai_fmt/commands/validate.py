@@ -13,6 +13,7 @@ import sys
 from ..errors import JpegAiError
 from ..render import print_findings, print_json
 from . import add_reading_options
+from ._stdio import source
 
 
 def add_parser(subparsers) -> None:
@@ -27,7 +28,7 @@ def add_parser(subparsers) -> None:
                                      "  jpegai-fmt validate --suite conformance --json\n"
                                      "  jpegai-fmt validate out/*.jaic --ignore UDI-*,RDI-002 -W   # a CI gate",
                               formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("files", nargs="*", metavar="FILE")
+    p.add_argument("files", nargs="*", metavar="FILE", help=".jai files or codestreams (- for standard input)")
     p.add_argument("--suite", metavar="DIR", help="run the conformance manifest DIR/manifest.json instead "
                                                    "(pass/fail per stream and totals; docs/conformance.md)")
     p.add_argument("--json", action="store_true", help="one JSON document with every file's findings")
@@ -49,7 +50,7 @@ def check(path: str, *, syntax: str, lenient: bool, entropy: bool = False, ignor
     `ignore` patterns are left out (and counted), warnings fail the file with `warnings_fail`."""
     from .. import validate
     try:
-        findings = validate(path, syntax=syntax, lenient=lenient, entropy=entropy)
+        findings = validate(source(path), syntax=syntax, lenient=lenient, entropy=entropy)
     except (JpegAiError, OSError) as err:
         return {"file": path, "status": "unreadable", "error": str(err)}
     kept = [f for f in findings if not any(fnmatch.fnmatchcase(f.rule, pattern) for pattern in ignore)]

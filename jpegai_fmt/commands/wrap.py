@@ -5,9 +5,10 @@ import argparse
 import sys
 
 from ..container.reader import read_model
-from ..container.writer import wrap, write_file
+from ..container.writer import wrap
 from ..errors import JpegAiError
 from ..render import print_json
+from ._stdio import read_input, write_output
 
 
 def add_parser(subparsers) -> None:
@@ -19,8 +20,8 @@ def add_parser(subparsers) -> None:
                                      "--icc sRGB.icc\n"
                                      "  jpegai-fmt wrap old.jaic old.jai --syntax dis --json",
                               formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("input", help="raw codestream")
-    p.add_argument("output", help="file to write (.jai)")
+    p.add_argument("input", help="raw codestream (- for standard input)")
+    p.add_argument("output", help="file to write (.jai; - for standard output)")
     p.add_argument("--exif", metavar="F", help="Exif data (TIFF header, optionally preceded by Exif\\0\\0)")
     p.add_argument("--xmp", metavar="F", help="XMP packet (UTF-8 XML)")
     p.add_argument("--icc", metavar="F", help="ICC profile, written as an additional colr 'prof'")
@@ -32,10 +33,7 @@ def add_parser(subparsers) -> None:
 
 
 def _read(path: str | None) -> bytes | None:
-    if path is None:
-        return None
-    with open(path, "rb") as fh:
-        return fh.read()
+    return None if path is None else read_input(path)
 
 
 def summary(args, codestream: bytes, data: bytes) -> dict:
@@ -51,7 +49,7 @@ def run(args) -> int:
         codestream = _read(args.input)
         data = wrap(codestream, exif=_read(args.exif), xmp=_read(args.xmp), icc=_read(args.icc),
                     syntax=args.syntax)
-        write_file(args.output, data)
+        write_output(args.output, data)
     except (JpegAiError, OSError) as err:
         print(f"jpegai-fmt wrap: {err}", file=sys.stderr)
         return 2
