@@ -71,3 +71,16 @@ def ms_ssim(a: np.ndarray, b: np.ndarray) -> float:
             vals.append(cs.mean().clamp_min(0))
             x, y = F.avg_pool2d(x, 2), F.avg_pool2d(y, 2)
     return float(torch.prod(torch.stack(vals) ** weights))
+
+
+def quality(reference: np.ndarray, decoded: np.ndarray) -> dict[str, float]:
+    """Every metric the benchmark reports, for the CLI's --reference and --json: PSNR-RGB, PSNR of each BT.709
+    component and their 6:1:1 mean, and MS-SSIM where the picture is large enough for five scales."""
+    _check(reference, decoded)
+    ya, yb = ycbcr(reference), ycbcr(decoded)
+    comps = [_psnr(float(np.mean((ya[..., i] - yb[..., i]) ** 2))) for i in range(3)]
+    out = {"psnr_rgb": psnr_rgb(reference, decoded), "psnr_y": comps[0], "psnr_cb": comps[1], "psnr_cr": comps[2],
+           "psnr_yuv611": (6 * comps[0] + comps[1] + comps[2]) / 8}
+    if min(reference.shape[:2]) >= 176:
+        out["ms_ssim"] = ms_ssim(reference, decoded)
+    return out

@@ -33,8 +33,9 @@ def add_parser(subparsers) -> None:
     p.add_argument("--metadata", type=metadata_option, default=metadata_option("all"), metavar="LIST",
                    help="what to carry from a .jai file into the PNG: all (the default), none, or a comma list "
                         "of exif, xmp, icc")
-    p.add_argument("--reference", help="original picture, to report PSNR (single input only); turned upright by "
-                                       "its Exif orientation, as encode does")
+    p.add_argument("--reference", help="original picture, to report PSNR-RGB, PSNR-Y/Cb/Cr and YUV 6:1:1, MS-SSIM "
+                                       "(single input only); turned upright by its Exif orientation, as encode "
+                                       "does")
     p.add_argument("--no-auto-orient", dest="auto_orient", action="store_false",
                    help="compare with the reference's samples as stored (for streams encoded with "
                         "--no-auto-orient)")
@@ -56,7 +57,7 @@ def run(args) -> int:
         return 2
     from PIL import Image
 
-    from codec.metrics import psnr_rgb
+    from codec.metrics import quality
     from codec.pipeline import decode
 
     from ..container.reader import read_metadata
@@ -75,7 +76,7 @@ def run(args) -> int:
                 "symbols_sha256": dec.symbols_sha256, **{k: round(v, 4) for k, v in dec.timings.items()}}
         if reference is not None:
             try:
-                info["psnr_rgb"] = psnr_rgb(reference, dec.rgb)
+                info.update(quality(reference, dec.rgb))
             except ValueError as err:          # checked before anything is written
                 raise ValueError(f"--reference {args.reference}: {err}") from None
         keep = {KINDS[name] for name in args.metadata}
@@ -90,4 +91,10 @@ def run(args) -> int:
     return report(results, "decode", args.json,
                   [("input", "{}"), ("output", "{}"), ("width", "{}"), ("height", "{}"), ("bpp", "{:.4f}")],
                   lambda r: f"{r['output']}: {r['width']}x{r['height']}"
-                            + (f", PSNR {r['psnr_rgb']:.2f} dB" if "psnr_rgb" in r else ""))
+                            + (_quality_text(r) if "psnr_rgb" in r else ""))
+
+
+def _quality_text(r: dict) -> str:
+    """The reference comparison for people: PSNR-RGB, the 6:1:1 YUV mean, MS-SSIM where measured."""
+    return (f", PSNR {r['psnr_rgb']:.2f} dB RGB, {r['psnr_yuv611']:.2f} dB YUV 6:1:1 (Y {r['psnr_y']:.2f})"
+            + (f", MS-SSIM {r['ms_ssim']:.4f}" if "ms_ssim" in r else ""))

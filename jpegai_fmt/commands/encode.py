@@ -66,7 +66,8 @@ def add_parser(subparsers) -> None:
                         "picture upright")
     p.add_argument("--torch-threads", type=int_in(1, 1024), metavar="N",
                    help="torch CPU threads (the stream does not depend on it)")
-    p.add_argument("--json", action="store_true", help="print bytes, bpp, model_id, BDL, refinement steps, PSNR "
+    p.add_argument("--json", action="store_true", help="print bytes, bpp, model_id, BDL, refinement steps, "
+                                                       "quality (PSNR-RGB, PSNR-Y/Cb/Cr and YUV 6:1:1, MS-SSIM) "
                                                        "and time as JSON (a list for several files)")
     p.set_defaults(run=run)
 
@@ -128,7 +129,7 @@ def run(args) -> int:
     except (ValueError, JpegAiError) as err:
         print(f"jpegai-fmt encode: {err}", file=sys.stderr)
         return 2
-    from codec.metrics import psnr_rgb
+    from codec.metrics import psnr_rgb, quality
     from codec.pipeline import decode, encode
 
     from ..container import wrap
@@ -164,8 +165,9 @@ def run(args) -> int:
                    if bpp < args.bpp else "the bottom of the model set's rate range")
             info["warning"] = f"target {args.bpp} bpp out of reach for this picture: nearest {bpp:.4f} bpp ({end})"
             print(f"jpegai-fmt encode: {src}: {info['warning']}", file=sys.stderr)
-        if args.json or args.psnr is not None:
-            info["psnr_rgb"] = psnr_rgb(rgb, decode(codestream, model=model).rgb)
+        if args.json or args.psnr is not None:          # --json: every metric; --psnr: the one it targets
+            decoded = decode(codestream, model=model).rgb
+            info.update(quality(rgb, decoded) if args.json else {"psnr_rgb": psnr_rgb(rgb, decoded)})
         if args.psnr is not None and info["psnr_rgb"] < args.psnr:
             info["warning"] = (f"target {args.psnr} dB out of reach for this picture: the best point found gives "
                                f"{info['psnr_rgb']:.2f} dB (the model set's quality ends there)")
