@@ -6,6 +6,7 @@ from rich.text import Text
 from textual.containers import VerticalScroll
 from textual.widgets import Static
 
+from jpegai_fmt.picture_metadata import describe as metadata_description
 from jpegai_fmt.tree import Node
 
 from .spec_info import describe
@@ -31,6 +32,21 @@ def raw_bits(data: bytes, bit_offset: int, bit_length: int) -> str:
     return chunk.hex(" ") + (" …" if bit_length > 8 * RAW_BYTES_MAX else "")
 
 
+def metadata_rows(node: Node, data: bytes) -> list[tuple[str, str]]:
+    """What an Exif or XMP item, or an ICC profile, says (camera and date, size, colour space and name), so
+    that the metadata a file carries can be read without extracting it."""
+    payload = data[node.byte_offset:node.byte_end]
+    if node.name == "icc_profile":
+        found = {"icc_profile": payload}
+    elif node.name.startswith("item[") and node.value == "Exif" and len(payload) >= 4:
+        found = {"exif": b"Exif\0\0" + payload[4 + int.from_bytes(payload[:4], "big"):]}
+    elif node.name.startswith("item[") and node.value == "mime" and payload.lstrip()[:1] == b"<":
+        found = {"xmp": payload}
+    else:
+        return []
+    return [("content", f"{kind} {text}") for kind, text in metadata_description(found)]
+
+
 def details_text(node: Node, data: bytes) -> Text:
     text = Text()
 
@@ -50,6 +66,8 @@ def details_text(node: Node, data: bytes) -> Text:
     row("raw", raw_bits(data, node.bit_offset, node.bit_length), "cyan")
     for key, entry in describe(node.name):
         row(key, entry, "green")
+    for key, entry in metadata_rows(node, data):
+        row(key, entry, "magenta")
     for f in node.findings:
         text.append(f"{f.severity} {f.rule or '-':>7} ", SEVERITY_STYLE.get(f.severity, "bold"))
         text.append(f.message + "\n")

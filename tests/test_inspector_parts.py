@@ -161,3 +161,20 @@ def test_inspect_without_a_terminal_refuses_instead_of_spinning(tmp_path):
     assert done.returncode == 2
     assert "needs a terminal" in done.stderr and f"jpegai-fmt dump {path}" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+def test_details_read_the_metadata_a_file_carries():
+    from PIL import Image, ImageCms
+
+    from inspector.details_pane import details_text
+    from jpegai_fmt.container import wrap
+    exif = Image.Exif()
+    exif[0x010F] = "DetailCam"
+    icc = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+    xmp = b'<x:xmpmeta xmlns:x="adobe:ns:meta/"/>'
+    doc = Document.from_bytes(wrap(small_codestream(), exif=exif.tobytes(), xmp=xmp, icc=icc))
+    lines = {n.name: details_text(n, doc.data).plain.splitlines()[-1] for n in doc.root.walk()
+             if n.name == "icc_profile" or n.name.startswith("item[") and n.value in ("Exif", "mime")}
+    assert lines["item[2]"].endswith(f"Exif {len(exif.tobytes()):,} bytes: DetailCam")
+    assert lines["item[3]"].endswith(f"XMP {len(xmp)} bytes")
+    assert lines["icc_profile"].endswith(f"ICC profile {len(icc):,} bytes: RGB, 'sRGB built-in'")
