@@ -178,7 +178,7 @@ def encode(array, *, bpp: float | None = None, psnr: float | None = None, model_
            xmp: bytes | None = None, icc_profile: bytes | None = None) -> bytes:
     """Encode uint8 RGB (H, W, 3) or grey (H, W) with our model set; returns .jai bytes, or a raw
     codestream with `container=False`. Give `bpp` (searches model_id and BDL), `psnr` (the lowest rate whose
-    decoded picture reaches this PSNR-RGB in dB; the highest point where none does) or `model_id`/`bdl`.
+    decoded picture reaches this PSNR-RGB in dB; the best quality point where none does) or `model_id`/`bdl`.
     `refine` is the number of gradient steps spent choosing better latents for this picture (fewer bits
     for the same quality, slower encoding; the stream decodes the same way): "auto" (12 steps up to 1.36 MP, fewer
     up to 5 MP, none above: `codec.refine.auto_steps`), 0 for the fastest encoder, up to 1000. `post_filter` fits the
