@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import io
 import re
+import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -59,14 +60,17 @@ def load_picture(path, keep: frozenset[str] = ALL, auto_orient: bool = True) -> 
     """Open a Pillow-readable picture for encoding; `keep` names the metadata kinds to carry."""
     from PIL import Image, ImageOps
 
-    with Image.open(path) as im:
-        stored = im.getexif()
-        orientation = stored.get(ORIENTATION, 1) if auto_orient else 1
-        orientation = orientation if orientation in range(2, 9) else 1
-        upright = ImageOps.exif_transpose(im) if orientation != 1 else im
-        meta = _found(im, upright, stored, orientation)
-        notes: list[str] = []
-        rgb = coded_samples(upright, meta, notes)
+    notes: list[str] = []
+    with warnings.catch_warnings(record=True) as said:
+        warnings.simplefilter("always")         # Pillow warns of damaged Exif: a note, not a stray warning line
+        with Image.open(path) as im:
+            stored = im.getexif()
+            orientation = stored.get(ORIENTATION, 1) if auto_orient else 1
+            orientation = orientation if orientation in range(2, 9) else 1
+            upright = ImageOps.exif_transpose(im) if orientation != 1 else im
+            meta = _found(im, upright, stored, orientation)
+            rgb = coded_samples(upright, meta, notes)
+    notes += sorted({f"while reading, Pillow warned: {str(w.message).strip()}" for w in said})
     for key in [k for k in meta if k not in {KINDS[name] for name in keep}]:
         del meta[key]
     drop_refused(meta, notes)

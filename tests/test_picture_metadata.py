@@ -216,3 +216,11 @@ def test_info_describes_the_metadata(camera, capsys):
     assert cli.main(["info", str(camera / "described.jai"), "--json"]) == 0
     out = json.loads(capsys.readouterr().out)
     assert out["Metadata"] == rows and out["header"]["metadata"] == ["exif", "icc", "xmp"]
+
+
+def test_damaged_exif_is_a_note_not_a_stray_warning(tmp_path, capsys, recwarn):
+    broken = b"Exif\x00\x00MM\x00*\x00\x00\x00\x08\x00\x01\x01\x12\x00\x03\x00\x00\x00\x01\x00\x09\x00\x00"
+    Image.fromarray(photo_crop(64, 64)).save(tmp_path / "broken.jpg", exif=broken)
+    rc, info, err = encode(tmp_path / "broken.jpg", tmp_path / "broken.jai", *FAST, capsys=capsys)
+    assert rc == 0 and "while reading, Pillow warned: Corrupt EXIF data" in err and "UserWarning" not in err
+    assert info["notes"] == [err.strip().split(": ", 2)[2]] and not recwarn.list
