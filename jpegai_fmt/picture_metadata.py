@@ -27,7 +27,8 @@ XMP_KEY = "XML:com.adobe.xmp"                                       # PNG iTXt k
 # TIFF IFD0 tags that describe the picture rather than lay out its strips (a TIFF's Exif is its IFD0).
 TIFF_DESCRIPTIVE = (0x010E, 0x010F, 0x0110, ORIENTATION, 0x0131, 0x0132, 0x013B, 0x8298)
 TIFF_SUB_IFDS = (0x8769, 0x8825)                                    # Exif and GPS IFDs
-_XMP_ORIENTATION = (re.compile(rb'\s*tiff:Orientation="\d"'), re.compile(rb"<tiff:Orientation>\d</tiff:Orientation>"))
+_XMP_ORIENTATION = (re.compile(rb'\s*tiff:Orientation="\d"'),
+                    re.compile(rb"<tiff:Orientation>\d</tiff:Orientation>"))
 
 __all__ = ["KINDS", "ALL", "SourcePicture", "metadata_kinds", "load_picture", "coded_samples", "drop_refused",
            "png_options", "describe"]
@@ -40,8 +41,7 @@ def metadata_kinds(text: str) -> frozenset[str]:
         return ALL
     if words == {"none"}:
         return frozenset()
-    unknown = sorted(words - ALL)
-    if unknown or not words:
+    if not words or words - ALL:
         raise ValueError(f"{text!r}: expected all, none or a comma list of {', '.join(sorted(ALL))}")
     return frozenset(words)
 
@@ -120,7 +120,7 @@ def coded_samples(im, meta: dict[str, bytes], notes: list[str]) -> np.ndarray:
         return rgb_of_image(im)
     del meta["icc_profile"]
     name = space.decode("latin-1").strip() or "unnamed"
-    if im.mode in ("L", "CMYK") and (space, im.mode) in ((b"GRAY", "L"), (b"CMYK", "CMYK")):
+    if (space, im.mode) in ((b"GRAY", "L"), (b"CMYK", "CMYK")):
         from PIL import ImageCms
         try:
             srgb = ImageCms.createProfile("sRGB")

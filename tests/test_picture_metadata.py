@@ -140,15 +140,17 @@ def test_a_raw_codestream_says_what_it_left_behind(camera, capsys):
 
 
 def test_a_tiff_keeps_the_descriptive_tags_of_its_ifd_only(tmp_path, capsys):
-    exif = Image.Exif()
-    exif[0x010F] = "TiffCam"
-    exif[0x0112] = 3                                  # upside down
-    Image.fromarray(photo_crop(64, 64)).save(tmp_path / "t.tif", exif=exif)
+    from PIL import TiffImagePlugin
+    tags = TiffImagePlugin.ImageFileDirectory_v2()
+    tags[0x010F], tags[0x0112], tags[700] = "TiffCam", 3, XMP.replace(b'"6"', b'"3"')      # upside down
+    Image.fromarray(photo_crop(64, 64)).save(tmp_path / "t.tif", tiffinfo=tags)
     rc, info, _ = encode(tmp_path / "t.tif", tmp_path / "t.jai", *FAST, capsys=capsys)
-    assert rc == 0 and info["orientation"] == 3 and info["metadata"] == ["exif"]
+    assert rc == 0 and info["orientation"] == 3 and info["metadata"] == ["exif", "xmp"]
+    meta = read_metadata((tmp_path / "t.jai").read_bytes())
     carried = Image.Exif()
-    carried.load(read_metadata((tmp_path / "t.jai").read_bytes())["exif"][6:])
+    carried.load(meta["exif"][6:])
     assert dict(carried) == {0x010F: "TiffCam"}        # no strip offsets, sizes or orientation
+    assert b"tiff:Orientation" not in meta["xmp"] and b'tiff:Make="Test"' in meta["xmp"]
 
 
 def test_a_grey_profile_converts_the_samples_to_srgb(tmp_path, capsys):
