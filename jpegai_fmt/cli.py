@@ -64,8 +64,8 @@ def _output_is_input(args) -> str | None:
 
 
 def _inputs(args) -> list[str]:
-    """The paths a command reads its data from (its positional inputs)."""
-    found = [getattr(args, name, None) for name in ("input", "file", "file_a", "file_b", "reference")]
+    """The paths a command reads: its positional inputs and options such as wrap's --exif."""
+    found = [getattr(args, name, None) for name in INPUT_OPTIONS + ("file", "file_a", "file_b")]
     paths = getattr(args, "paths", None) or []
     found += paths[:1] if len(paths) == 2 and not getattr(args, "out_dir", None) else paths
     found += getattr(args, "files", None) or []
@@ -73,6 +73,7 @@ def _inputs(args) -> list[str]:
 
 
 def _writes_stdout(args) -> bool:
+    """Whether the command's output path is `-`."""
     paths = getattr(args, "paths", None) or []
     return getattr(args, "output", None) == _stdio.STDIO or (
         len(paths) == 2 and not getattr(args, "out_dir", None) and paths[1] == _stdio.STDIO)
