@@ -259,3 +259,16 @@ def test_bdl_with_a_rate_target_is_refused_everywhere(photo, capsys):
         picture.encode(rgb, bpp=0.5, bdl=100)
     with pytest.raises(OSError, match="bdl goes with model_id"):
         Image.fromarray(rgb).save(io.BytesIO(), format="JPEGAI", bpp=0.5, bdl=100)
+
+
+def test_png_level_changes_the_file_not_the_pixels(photo, capsys):
+    d, _ = photo
+    src = d / "lv.jai"
+    src.write_bytes(picture.encode(photo[1], model_id=1, refine=0))
+    sizes = {}
+    for level in (0, 9):
+        assert cli.main(["decode", str(src), str(d / f"lv{level}.png"), "--png-level", str(level), "--json"]) == 0
+        assert json.loads(capsys.readouterr().out)["png_s"] >= 0
+        sizes[level] = (d / f"lv{level}.png").stat().st_size
+    assert sizes[0] > sizes[9]
+    assert np.array_equal(np.asarray(Image.open(d / "lv0.png")), np.asarray(Image.open(d / "lv9.png")))
