@@ -14,7 +14,7 @@ from typing import BinaryIO, Union
 import numpy as np
 
 from .errors import BuildError, JpegAiError, ParseError
-from .picture_metadata import KINDS as METADATA_KINDS
+from .picture_metadata import kind_names
 
 Source = Union[bytes, bytearray, memoryview, str, "os.PathLike[str]", BinaryIO]
 
@@ -88,7 +88,7 @@ class ImageInfo:
                 "bdl": list(self.bdl), "decoder_profile_id": self.decoder_profile_id, "level_idc": self.level_idc,
                 "regions": list(self.regions), "threads": list(self.threads), "model_set": self.model_set,
                 "file_size": self.file_size, "bpp": round(self.bpp, 6),
-                "metadata": sorted(name for name, key in METADATA_KINDS.items() if key in self.metadata)}
+                "metadata": kind_names(self.metadata)}
 
     def __repr__(self) -> str:
         return (f"<ImageInfo {self.kind} {self.width}x{self.height} {self.mode} model_id={self.model_id} "

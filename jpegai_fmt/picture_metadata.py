@@ -30,8 +30,13 @@ TIFF_SUB_IFDS = (0x8769, 0x8825)                                    # Exif and G
 _XMP_ORIENTATION = (re.compile(rb'\s*tiff:Orientation="\d"'),
                     re.compile(rb"<tiff:Orientation>\d</tiff:Orientation>"))
 
-__all__ = ["KINDS", "ALL", "SourcePicture", "metadata_kinds", "load_picture", "coded_samples", "drop_refused",
+__all__ = ["KINDS", "ALL", "SourcePicture", "kind_names", "metadata_kinds", "load_picture", "coded_samples", "drop_refused",
            "png_options", "describe"]
+
+
+def kind_names(meta: dict) -> list[str]:
+    """The command-line names (exif, icc, xmp) of the kinds `meta`, keyed as Pillow keys them, holds."""
+    return sorted(name for name, key in KINDS.items() if key in meta)
 
 
 def metadata_kinds(text: str) -> frozenset[str]:

@@ -69,7 +69,7 @@ def run(args) -> int:
 
     from ..container.reader import read_metadata
     from ..picture import codestream_of
-    from ..picture_metadata import KINDS, png_options
+    from ..picture_metadata import KINDS, kind_names, png_options
     model = networks(args.torch_threads)
     single = len(jobs) == 1
 
@@ -88,7 +88,7 @@ def run(args) -> int:
                 raise ValueError(f"--reference {args.reference}: {err}") from None
         keep = {KINDS[name] for name in args.metadata}
         meta = {k: v for k, v in read_metadata(data).items() if k in keep} if kind == "container" else {}
-        info["metadata"] = sorted(name for name, key in KINDS.items() if key in meta)
+        info["metadata"] = kind_names(meta)
         buf, t0 = io.BytesIO(), time.perf_counter()
         Image.fromarray(dec.rgb).save(buf, "PNG", compress_level=args.png_level, **png_options(meta))
         info["png_s"] = round(time.perf_counter() - t0, 4)

@@ -134,6 +134,7 @@ def run(args) -> int:
     from codec.pipeline import decode, encode
 
     from ..container import wrap
+    from ..picture_metadata import kind_names
     model = networks(args.torch_threads)
     single = len(jobs) == 1
 
@@ -155,7 +156,7 @@ def run(args) -> int:
         write_output(dst, data)
         bpp = len(codestream) * 8 / (rgb.shape[0] * rgb.shape[1])
         info = {"input": src, "output": dst, "bytes": len(data), "bpp": bpp, "encode_s": round(t1 - t0, 3),
-                "orientation": pic.orientation, "metadata": [] if args.raw else _names(pic.metadata)}
+                "orientation": pic.orientation, "metadata": [] if args.raw else kind_names(pic.metadata)}
         info.update(_operating_point(codestream, settings.refine))
         for note in notes:
             print(f"jpegai-fmt encode: {src}: {note}", file=sys.stderr)
@@ -189,14 +190,9 @@ def run(args) -> int:
                             + (f", carries {', '.join(r['metadata'])}" if r["metadata"] else ""))
 
 
-def _names(meta: dict) -> list[str]:
-    """The --metadata names of what `meta` holds."""
-    from ..picture_metadata import KINDS
-    return sorted(name for name, key in KINDS.items() if key in meta)
-
-
 def _kinds(meta: dict) -> str:
-    return ", ".join({"exif": "Exif", "xmp": "XMP", "icc": "the ICC profile"}[n] for n in _names(meta))
+    from ..picture_metadata import kind_names
+    return ", ".join({"exif": "Exif", "xmp": "XMP", "icc": "the ICC profile"}[n] for n in kind_names(meta))
 
 
 def _chroma_bdl(bdl: list[int]) -> str:
