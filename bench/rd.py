@@ -61,10 +61,10 @@ def our_points(model, ref, refine_steps=0, post_filter=True, rdoq=True):
     from codec.refine import auto_steps, refine
     pts = []
     for mid, bdl in OURS:
-        s = EncodeSettings(model_id=mid, bdl=(bdl, bdl), channel_index=False, rdoq=rdoq, num_chs=(None, None))
+        s = EncodeSettings(model_id=mid, bdl=(bdl, bdl), channel_index=False, rdoq=rdoq)
         an = analyse(model, ref, mid, s.bdl)
         steps = auto_steps(*an.coded) if refine_steps == "auto" else refine_steps
-        coded = refine(model, ref, an, mid, s.bdl, steps, num_chs=s.channels)
+        coded = refine(model, ref, an, mid, s.bdl, steps)
         data = encode_analysis(with_post_filter(model, ref, coded, s) if post_filter else coded, s)
         pts.append(measure(ref, decode(data, model=model).rgb, len(data)))
     return pts

@@ -124,7 +124,7 @@ def main(argv=None):
     torch.set_num_threads(os.cpu_count() or 1)
     model = load_networks()
     pic = picture(768, 512)
-    default = EncodeSettings(refine="auto", num_chs=(None, None))   # what `jpegai-fmt encode` and the API do
+    default = EncodeSettings(refine="auto")         # what `jpegai-fmt encode` and jpegai_fmt.encode do
     fast = EncodeSettings(refine=0)
     encode(pic, settings=fast, model=model)         # warm-up
     t_enc, data = timed(lambda: encode(pic, settings=default, model=model), args.repeat)

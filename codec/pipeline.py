@@ -47,7 +47,7 @@ class EncodeSettings:
     model_id: int = 2
     bdl: tuple[int, int] = (0, 0)
     threads: int = 1                      # residual threads per component (and SOZ)
-    num_chs: tuple[int | None, int | None] = C_MAX   # coded channel prefixes; None: `auto_channels` of the point
+    num_chs: tuple[int, int] = C_MAX
     regions: tuple[int, int] = (1, 1)     # rows, columns
     independent_regions: bool = False
     channel_index: bool = True            # write the extraction index into the UDI record
@@ -57,12 +57,6 @@ class EncodeSettings:
                                           # "auto" = refine.auto_steps for the picture (the user-facing default)
     post_filter: bool = True              # fit the EFE linear chroma filter (codec/efe.py) where it pays
     rdoq: bool = True                     # rate-distortion optimised quantisation (codec/rdoq.py)
-
-    @property
-    def channels(self) -> tuple[int, int]:
-        """The channel prefixes coded at this point: as given, `auto_channels` where None."""
-        auto = auto_channels(self.model_id, self.bdl)
-        return tuple(auto[c] if n is None else n for c, n in enumerate(self.num_chs))
 
     def __post_init__(self):
         """What the syntax or the coder cannot hold is refused here. Settings the syntax holds but the rules
@@ -76,7 +70,7 @@ class EncodeSettings:
         if self.threads not in (1, 2, 4, 8, 16):
             raise BuildError(f"threads {self.threads}: 1, 2, 4, 8 or 16 per substream")
         for c, (n, name) in enumerate(zip(self.num_chs, ("luma", "chroma"))):
-            if n is not None and not 1 <= n <= C_MAX[c]:
+            if not 1 <= n <= C_MAX[c]:
                 raise BuildError(f"{name} channels {n} outside 1..{C_MAX[c]}")
         if min(self.regions) < 1:
             raise BuildError(f"regions {self.regions[0]}x{self.regions[1]}: at least 1x1")
@@ -143,22 +137,6 @@ def operating_lambda(model_id: int, bdl: int) -> float:
     """The regime's training lambda moved by BDL: distortion scales with the step squared, and so does the
     rate-distortion slope at high rate."""
     return LAMBDAS[model_id] * math.exp(2 * bdl * LOG_K / 128.0)
-
-
-AUTO_LUMA_CHANNELS = (64, 96)    # luma channels coded unless told: below / above AUTO_LUMA_SPLIT
-AUTO_LUMA_SPLIT = math.sqrt(LAMBDAS[0] * LAMBDAS[1])   # lambda midway (geometrically) from model_id 0 to 1
-
-
-def auto_channels(model_id: int, bdl: tuple[int, int]) -> tuple[int, int]:
-    """The channel prefixes the encoder codes unless told: luma 96 of 160, and 64 at the lowest rates; chroma
-    all 96. Nested channel dropout left the last luma channels carrying bits but almost no picture: on 8 central
-    512² validation crops at the bench's six points (default encoder), coding 96 instead of 160 cost 0.1-0.6 % fewer
-    bits a point for -0.001 … +0.011 dB, 64 at model_id 0's points 1.0-1.2 % fewer for -0.004 / -0.024 dB, while
-    64 above model_id 0 lost 0.08-0.16 dB for 1.8-2.8 %; the rule gives -0.61 % BD-rate (PSNR-RGB), every crop
-    better (-0.38 … -0.95 %; session 26). 80 luma channels already lost 0.01-0.06 dB; cutting chroma to 64 saved
-    up to 1.2 % at the top point for 0.016 dB, about even."""
-    lam = operating_lambda(model_id, (bdl[0] + bdl[1]) // 2)
-    return AUTO_LUMA_CHANNELS[lam >= AUTO_LUMA_SPLIT], C_MAX[1]
 
 
 def level_for(width: int, height: int, model_id: int) -> int:
@@ -300,7 +278,7 @@ def coded_residual(an: Analysis, c: int, s: EncodeSettings, im: IntegerModel) ->
     else:
         r = np.rint(scaled).astype(np.int32)
     r[rows == entropy.SKIP_ROW] = 0
-    r[s.channels[c]:] = 0
+    r[s.num_chs[c]:] = 0
     return rows, r
 
 
@@ -312,7 +290,7 @@ def encode_analysis(an: Analysis, s: EncodeSettings) -> bytes:
     payload = {0: [], 1: []}
     index_parts = []
     for c in (0, 1):
-        n = s.channels[c]
+        n = s.num_chs[c]
         rows, r = coded_residual(an, c, s, im)
         memories = []
         for reg in regs:
@@ -338,7 +316,7 @@ def _pih_fields(an: Analysis, s: EncodeSettings) -> dict:
     mt, lg = _threads_field(s.threads)
     comps = []
     for c in (0, 1):
-        comp = default_component(c, num_chs=s.channels[c], multi_threading_r=mt)
+        comp = default_component(c, num_chs=s.num_chs[c], multi_threading_r=mt)
         if mt:
             comp["log2_num_threads_r_minus1"] = lg
         comps.append(comp)
@@ -367,12 +345,12 @@ def _udi_record(model_set: bytes, s: EncodeSettings, index_parts) -> bytes:
     from jpegai_fmt.udi_record import ChannelIndex, RegionIndex, build_record
 
     from .entropy.cuts import aligned_counts, channel_index_for
-    index = ChannelIndex(s.channels)
+    index = ChannelIndex(tuple(s.num_chs))
     if s.channel_index:
         for c, reg, seq_rows, threads in index_parts:
             y0, y1, x0, x1 = reg.latent
             rh, rw = y1 - y0, x1 - x0
-            counts = [m for m in aligned_counts(rh, rw, s.channels[c], s.threads) if m and m % INDEX_STEP == 0]
+            counts = [m for m in aligned_counts(rh, rw, s.num_chs[c], s.threads) if m and m % INDEX_STEP == 0]
             cuts = channel_index_for(threads, seq_rows, s.threads, counts, rh * rw) if counts else []
             index.regions.append(RegionIndex(c, reg.index, [len(t) for t in threads], cuts))
     return build_record(model_set, index)
@@ -602,7 +580,7 @@ def encode(rgb: np.ndarray, *, bpp: float | None = None, psnr: float | None = No
     elif psnr is not None:
         data = _encode_at_quality(model, rgb, an, psnr, s, progress)
     else:
-        an = refine(model, rgb, an, s.model_id, s.bdl, s.refine, progress=progress, num_chs=s.channels)
+        an = refine(model, rgb, an, s.model_id, s.bdl, s.refine, progress=progress, num_chs=s.num_chs)
         data = encode_analysis(with_post_filter(model, rgb, an, s) if s.post_filter else an, s)
     if s.container:
         from jpegai_fmt.container import wrap
@@ -618,8 +596,7 @@ def _encode_at_rate(model, rgb, an: Analysis, bpp: float, s: EncodeSettings, pro
         an = analyse(model, rgb, chosen.model_id, chosen.bdl)
         data, chosen = search_rate(an, bpp, chosen, progress, models=(chosen.model_id,))
     if s.refine:
-        an = refine(model, rgb, an, chosen.model_id, chosen.bdl, s.refine, progress=progress,
-                    num_chs=chosen.channels)
+        an = refine(model, rgb, an, chosen.model_id, chosen.bdl, s.refine, progress=progress, num_chs=s.num_chs)
         data, chosen = search_rate(an, bpp, chosen, progress, models=(chosen.model_id,))
     if s.post_filter:
         an = with_post_filter(model, rgb, an, chosen)
@@ -638,8 +615,7 @@ def _encode_at_quality(model, rgb, an: Analysis, target_db: float, s: EncodeSett
         an = analyse(model, rgb, chosen.model_id, chosen.bdl)
         chosen = search_quality(model, rgb, an, target_db, chosen, progress, models=(chosen.model_id,))
     if s.refine:
-        an = refine(model, rgb, an, chosen.model_id, chosen.bdl, s.refine, progress=progress,
-                    num_chs=chosen.channels)
+        an = refine(model, rgb, an, chosen.model_id, chosen.bdl, s.refine, progress=progress, num_chs=s.num_chs)
         chosen = search_quality(model, rgb, an, target_db, chosen, progress, models=(chosen.model_id,))
     if s.post_filter:
         an = with_post_filter(model, rgb, an, chosen)

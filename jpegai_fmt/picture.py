@@ -187,6 +187,7 @@ def encode(array, *, bpp: float | None = None, psnr: float | None = None, model_
 
     >>> data = jpegai_fmt.encode(np.asarray(Image.open("photo.png").convert("RGB")), bpp=0.5)
     """
+    from codec.design import C_MAX
     from codec.pipeline import EncodeSettings
     from codec.pipeline import encode as codec_encode
     targets = [name for name, v in (("bpp", bpp), ("psnr", psnr), ("model_id", model_id)) if v is not None]
@@ -200,7 +201,8 @@ def encode(array, *, bpp: float | None = None, psnr: float | None = None, model_
                          "metadata; only the .jai container carries it")
     rgb = _as_rgb(array)
     s = EncodeSettings(model_id=2 if model_id is None else model_id, bdl=(bdl, bdl), threads=threads,
-                       num_chs=(luma_channels, chroma_channels),
+                       num_chs=(C_MAX[0] if luma_channels is None else luma_channels,
+                                C_MAX[1] if chroma_channels is None else chroma_channels),
                        regions=tuple(regions), refine=refine, post_filter=post_filter)
     data = codec_encode(rgb, bpp=bpp, psnr=psnr, settings=s, model=networks())
     if not container:

@@ -54,11 +54,10 @@ def add_parser(subparsers) -> None:
     p.add_argument("--threads", type=int, default=1, choices=(1, 2, 4, 8, 16), help="ANS threads per substream")
     p.add_argument("--regions", default="1x1", metavar="RxC", help="spatial regions, rows x columns")
     p.add_argument("--independent-regions", action="store_true", help="one segment per region")
-    p.add_argument("--luma-channels", type=int_in(1, 160), metavar="N",
-                   help="code only this luma channel prefix, 1..160 (default: 96, and 64 at the lowest rates; "
-                        "the channels after them cost bits without changing the picture)")
-    p.add_argument("--chroma-channels", type=int_in(1, 96), metavar="M",
-                   help="code only this chroma channel prefix, 1..96 (default 96)")
+    p.add_argument("--luma-channels", type=int_in(1, 160), default=160, metavar="N",
+                   help="code only this luma channel prefix (1..160)")
+    p.add_argument("--chroma-channels", type=int_in(1, 96), default=96, metavar="M",
+                   help="code only this chroma channel prefix (1..96)")
     p.add_argument("--raw", action="store_true", help="write raw codestreams instead of .jai files (no metadata)")
     p.add_argument("--metadata", type=metadata_option, default=metadata_option("all"), metavar="LIST",
                    help="what to carry from the picture into the .jai file: all (the default), none, or a comma "
