@@ -655,11 +655,15 @@ def search_quality(model, rgb: np.ndarray, an: Analysis, target_db: float, base:
         return measured[model_id, bdl]
 
     tried = {m: quality(m, base.bdl[0] if m == base.model_id else 0) for m in models}
+    hopeless: set[int] = set()
     for mid in sorted(tried, key=lambda m: abs(tried[m][0] - target_db)):
+        if mid in hopeless:
+            continue
         _, above = bdl_bracket(lambda b: quality(mid, b)[0], target_db, tried[mid][1].bdl[0],
                                (BDL_RANGE[0], top_bdl(mid)), PSNR_PER_BDL, QUALITY_BDL_STEP)
         if above is not None:
             return quality(mid, above)[1]
+        hopeless |= beyond_reach(mid, models, above=True)
     return quality(max(models), top_bdl(max(models)))[1]
 
 
@@ -704,14 +708,28 @@ def search_rate(an: Analysis, target_bpp: float, base: EncodeSettings, progress=
         return abs(rd[0] / target_bpp - 1) <= RATE_TOLERANCE
 
     tried = {m: rate(m, base.bdl[0] if m == base.model_id else 0) for m in models}
+    hopeless: set[int] = set()
     for mid in sorted(tried, key=lambda m: abs(math.log(tried[m][0] / target_bpp))):
+        if mid in hopeless:
+            continue
         below, above = bdl_bracket(lambda b: math.log(rate(mid, b)[0]), math.log(target_bpp),
                                    tried[mid][2].bdl[0], (BDL_RANGE[0], top_bdl(mid)), LOG_RATE_PER_BDL, 1,
                                    done=lambda b: near(rate(mid, b)))
         if below is not None and above is not None or any(near(rd) for rd in coded.values()):
             break
+        hopeless |= beyond_reach(mid, models, above=above is None)
     best = min(coded.values(), key=lambda rd: abs(rd[0] - target_bpp))
     return best[1], best[2]
+
+
+def beyond_reach(model_id: int, models, above: bool) -> set[int]:
+    """The regimes that cannot reach a target this one could not: rate and quality rise with model_id at equal
+    BDL, so a target above this regime's top is above every lower regime whose top is no higher, and one below
+    its bottom (the same for all) is below every higher regime. Spares a search for a target outside the model
+    set's range two regimes' hyper side and codings."""
+    if above:
+        return {m for m in models if m < model_id and top_bdl(m) <= top_bdl(model_id)}
+    return {m for m in models if m > model_id}
 
 
 RATE_TOLERANCE = 0.005          # `search_rate` stops within 0.5 % of the target rate

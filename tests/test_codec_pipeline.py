@@ -192,6 +192,20 @@ def test_more_bits_above_the_trained_range_do_not_cost_quality(model, photo, ste
     assert n702 > n400 and q702 > q400 - 0.05
 
 
+@pytest.mark.parametrize("target, searched", [(8.0, {3, 2}), (0.001, {0})])
+def test_a_rate_outside_the_model_sets_range_searches_only_regimes_that_could_reach_it(analysis, monkeypatch,
+                                                                                       target, searched):
+    seen = []
+    real = P.encode_analysis
+
+    def spy(an, s):
+        seen.append((s.model_id, s.bdl[0]))
+        return real(an, s)
+    monkeypatch.setattr(P, "encode_analysis", spy)
+    P.search_rate(analysis, target, P.EncodeSettings())
+    assert {m for m, b in seen if b != 0} == searched        # every regime is coded once at BDL 0 to rank them
+
+
 def test_a_rate_above_what_the_model_set_can_use_is_met_at_the_top_of_a_regime(model, picture):
     data = P.encode(picture, bpp=8.0, settings=P.EncodeSettings(refine=0, post_filter=False), model=model)
     model_id, bdl = _point(data)
