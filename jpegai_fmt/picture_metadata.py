@@ -22,6 +22,7 @@ from .errors import BuildError
 
 KINDS = {"exif": "exif", "xmp": "xmp", "icc": "icc_profile"}      # command-line name -> Pillow info key
 ALL = frozenset(KINDS)
+LABELS = {"exif": "Exif", "xmp": "XMP", "icc_profile": "ICC profile"}   # Pillow info key -> name for people
 ORIENTATION = 0x0112
 XMP_KEY = "XML:com.adobe.xmp"                                       # PNG iTXt keyword of an XMP packet
 # TIFF IFD0 tags that describe the picture rather than lay out its strips (a TIFF's Exif is its IFD0).
@@ -150,12 +151,8 @@ def drop_refused(meta: dict[str, bytes], notes: list[str]) -> None:
             try:
                 check(meta[key])
             except BuildError as err:
-                notes.append(f"{_name(key)} not kept: {err.message}")
+                notes.append(f"{LABELS[key]} not kept: {err.message}")
                 del meta[key]
-
-
-def _name(key: str) -> str:
-    return {"exif": "Exif", "xmp": "XMP", "icc_profile": "ICC profile"}[key]
 
 
 def png_options(meta: dict[str, bytes]) -> dict:
@@ -176,14 +173,9 @@ def png_options(meta: dict[str, bytes]) -> dict:
 def describe(meta: dict[str, bytes]) -> list[tuple[str, str]]:
     """(kind, what it says) rows for people: sizes, the camera and date of an Exif block, an ICC profile's
     colour space and description. Unreadable metadata is described as such (validate judges it)."""
-    rows = []
-    if "exif" in meta:
-        rows.append(("Exif", _sized(meta["exif"], _exif_summary(meta["exif"]))))
-    if "xmp" in meta:
-        rows.append(("XMP", _sized(meta["xmp"], "")))
-    if "icc_profile" in meta:
-        rows.append(("ICC profile", _sized(meta["icc_profile"], _icc_summary(meta["icc_profile"]))))
-    return rows
+    summaries = {"exif": _exif_summary, "xmp": lambda _: "", "icc_profile": _icc_summary}
+    return [(LABELS[key], _sized(meta[key], summary(meta[key]))) for key, summary in summaries.items()
+            if key in meta]
 
 
 def _sized(data: bytes, detail: str) -> str:
